@@ -1,0 +1,244 @@
+"""Exact numbers for the update ledger: safe parsing and readable formatting.
+
+Values are kept as `fractions.Fraction` so that `500 - 0.01 * 93,750,000` comes out
+as exactly `-937,000` (no 0.30000000000000004 float noise). Formatting never calls
+`str()` on a huge integer, so even a 10,000-digit product prints instantly.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from numbers import Rational
+
+MINUS = "\u2212"  # the typographic minus sign used on screen
+FLOAT64_MAX = Fraction(int.from_bytes(b"\xff" * 8, "big") >> 11) * 2**971  # (2 - 2**-52) * 2**1023
+FLOAT64_TINY = Fraction(1, 2**1022)  # smallest normal float64
+
+_LOG10_2 = math.log10(2)
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+class NumberError(ValueError):
+    """A value typed by a learner that is not an acceptable number (the message says why)."""
+
+
+def parse_number(text: str, *, name: str = "value", limit: Fraction | int | None = None) -> Fraction:
+    """Parse a decimal the learner typed ("93,750,000", "1e308", "-0.01", "1/4") into an exact Fraction.
+
+    Never evaluates the text: only plain decimals, scientific notation and `a/b` are accepted.
+    `limit` bounds the magnitude; anything else raises NumberError with a message for the screen.
+    """
+    if text is None:
+        raise NumberError(f"{name}: please enter a number.")
+    raw = str(text).strip()
+    if not raw:
+        raise NumberError(f"{name}: please enter a number.")
+    if len(raw) > 80:
+        raise NumberError(f"{name}: '{raw[:20]}…' is too long to be a number (80 characters at most).")
+    cleaned = raw.replace(MINUS, "-").replace("\u2009", "").replace(" ", "").replace("_", "").replace(",", "")
+    parts = cleaned.split("/")
+    if len(parts) > 2:
+        raise NumberError(f"{name}: '{raw}' is not a number. Use digits like 500, -0.01, 1e308 or 1/4.")
+    for part in parts:
+        if not _NUMBER.match(part):
+            raise NumberError(f"{name}: '{raw}' is not a number. Use digits like 500, -0.01, 1e308 or 1/4.")
+        exponent = part.lower().split("e")[1] if "e" in part.lower() else "0"
+        if abs(int(exponent)) > 4000:
+            raise NumberError(f"{name}: the exponent in '{raw}' is far outside any sensible range.")
+    value = Fraction(Decimal(parts[0]))
+    if len(parts) == 2:
+        den = Fraction(Decimal(parts[1]))
+        if den == 0:
+            raise NumberError(f"{name}: '{raw}' divides by zero.")
+        value /= den
+    if limit is not None and abs(value) > limit:
+        raise NumberError(f"{name}: {format_number(value)} is out of range; use a value between "
+                          f"{format_number(-Fraction(limit))} and {format_number(Fraction(limit))}.")
+    return value
+
+
+def to_fraction(value: object) -> Fraction:
+    """Exact Fraction of an int, Fraction, finite float, Decimal or SymPy number (floats by their shortest repr)."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, bool):
+        return Fraction(int(value))
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value} has no exact value")
+        return Fraction(Decimal(repr(value)))
+    if isinstance(value, Decimal):
+        return Fraction(value)
+    if isinstance(value, Rational):
+        return Fraction(int(value.numerator), int(value.denominator))
+    # SymPy numbers: Rational has p/q, Float carries an mpmath mantissa and binary exponent.
+    if hasattr(value, "p") and hasattr(value, "q"):
+        return Fraction(int(value.p), int(value.q))
+    mpf = getattr(value, "_mpf_", None)
+    if mpf is not None:
+        sign, man, exp, _ = mpf
+        if man == 0 and exp != 0:
+            raise ValueError(f"{value} is not finite")
+        mag = Fraction(int(man)) * (Fraction(2) ** int(exp))
+        return -mag if sign else mag
+    raise TypeError(f"cannot convert {type(value).__name__} to an exact number")
+
+
+@dataclass(frozen=True)
+class Scientific:
+    """A number as sign, significant digits and a power of ten, and whether it is exact."""
+
+    negative: bool
+    digits: str  # no leading or trailing zeros, e.g. "9375" for 93,750,000
+    exponent: int  # value = 0.digits... ; here: first digit times 10**exponent
+    exact: bool
+
+    @property
+    def is_zero(self) -> bool:
+        return self.digits == "0"
+
+
+def scientific(value: Fraction, significant: int = 30) -> Scientific:
+    """Round |value| to `significant` digits with integer arithmetic only (works for any size)."""
+    value = to_fraction(value)
+    if value == 0:
+        return Scientific(False, "0", 0, True)
+    negative = value < 0
+    n, d = abs(value.numerator), value.denominator
+    e = math.floor((n.bit_length() - d.bit_length()) * _LOG10_2)
+    while True:
+        shift = significant - 1 - e
+        num, den = (n * 10**shift, d) if shift >= 0 else (n, d * 10 ** (-shift))
+        q, r = divmod(num, den)
+        if q >= 10**significant:
+            e += 1
+            continue
+        if q < 10 ** (significant - 1):
+            e -= 1
+            continue
+        break
+    exact = r == 0
+    if 2 * r >= den:
+        q += 1
+        if q == 10**significant:
+            q //= 10
+            e += 1
+    digits = str(q).rstrip("0") or "0"
+    return Scientific(negative, digits, e, exact)
+
+
+def _group(int_digits: str) -> str:
+    """Insert thousands separators: '93750000' -> '93,750,000'."""
+    head = len(int_digits) % 3 or 3
+    groups = [int_digits[:head]] + [int_digits[i:i + 3] for i in range(head, len(int_digits), 3)]
+    return ",".join(groups)
+
+
+def _plain(sci: Scientific) -> str:
+    """Positional notation of a Scientific (no sign), e.g. digits '9375', exponent 7 -> '93,750,000'."""
+    digits, e = sci.digits, sci.exponent
+    if e >= 0:
+        if len(digits) <= e + 1:
+            return _group(digits + "0" * (e + 1 - len(digits)))
+        return _group(digits[: e + 1]) + "." + digits[e + 1:]
+    return "0." + "0" * (-e - 1) + digits
+
+
+def _mantissa(sci: Scientific) -> str:
+    return sci.digits[0] + ("." + sci.digits[1:] if len(sci.digits) > 1 else "")
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """A number ready for the screen: plain text and LaTeX, and whether it was rounded."""
+
+    text: str
+    latex: str
+    exact: bool
+
+
+def format_value(value: object, *, significant: int = 12, plain_range: tuple[int, int] = (-6, 17)) -> Formatted:
+    """Format a number exactly when it has at most 30 significant digits, else rounded (marked ≈).
+
+    Plain positional notation with thousands separators inside `plain_range` of powers of ten,
+    scientific notation (9.375 × 10⁷) outside it. Infinities and NaN get their symbols.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return Formatted("NaN", r"\mathrm{NaN}", False)
+        return Formatted(("" if value > 0 else MINUS) + "∞", ("" if value > 0 else "-") + r"\infty", False)
+    frac = to_fraction(value)
+    sci = scientific(frac, 30)
+    if not sci.exact or hasattr(value, "_mpf_"):
+        sci = scientific(frac, significant)
+        sci = Scientific(sci.negative, sci.digits, sci.exponent, False)
+    sign_text = MINUS if sci.negative else ""
+    sign_latex = "-" if sci.negative else ""
+    if sci.is_zero:
+        return Formatted("0", "0", True)
+    lo, hi = plain_range
+    if lo <= sci.exponent < hi:
+        body = _plain(sci)
+        text, latex = sign_text + body, sign_latex + body.replace(",", "{,}")
+    else:
+        mant = _mantissa(sci)
+        text = f"{sign_text}{mant} × 10{str(sci.exponent).translate(_SUPERSCRIPT)}"
+        latex = f"{sign_latex}{mant} \\times 10^{{{sci.exponent}}}"
+    if not sci.exact:
+        text, latex = "≈ " + text, r"\approx " + latex
+    return Formatted(text, latex, sci.exact)
+
+
+def fmt(value: object, **kwargs: object) -> str:
+    """Plain-text form of `format_value` (e.g. '−937,000')."""
+    return format_value(value, **kwargs).text  # type: ignore[arg-type]
+
+
+def fmt_latex(value: object, **kwargs: object) -> str:
+    """LaTeX form of `format_value`, without the leading ≈ (callers put = or ≈ themselves)."""
+    formatted = format_value(value, **kwargs)  # type: ignore[arg-type]
+    return formatted.latex.removeprefix(r"\approx ")
+
+
+def format_number(value: object) -> str:
+    """Shorthand used in messages."""
+    return fmt(value)
+
+
+def log10_abs(value: Fraction) -> float:
+    """log10|value| for any size of Fraction (−inf for 0), without overflowing a float."""
+    value = to_fraction(value)
+    if value == 0:
+        return -math.inf
+    n, d = abs(value.numerator), value.denominator
+    shift = max(n.bit_length(), d.bit_length()) - 60
+    if shift > 0:
+        # Scale both to ~60 bits; the ratio keeps ~15 good digits.
+        n_small = n >> max(n.bit_length() - 60, 0)
+        d_small = d >> max(d.bit_length() - 60, 0)
+        return (math.log10(n_small) + max(n.bit_length() - 60, 0) * _LOG10_2
+                - math.log10(d_small) - max(d.bit_length() - 60, 0) * _LOG10_2)
+    return math.log10(n) - math.log10(d)
+
+
+def as_float64(value: Fraction) -> float:
+    """What float64 makes of an exact value: ±inf beyond 1.8e308, 0 or subnormal below 2.2e-308."""
+    value = to_fraction(value)
+    if abs(value) > FLOAT64_MAX:
+        return math.inf if value > 0 else -math.inf
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def is_approximate(value: object) -> bool:
+    """True for floating values (SymPy Float, Python float) whose digits are rounded."""
+    return hasattr(value, "_mpf_") or isinstance(value, float)
