@@ -1,25 +1,44 @@
-"""Home page: what exploding gradients are, and a map of the explorer."""
+"""Home page: what exploding gradients are, the worked example, and a map of the explorer."""
 
 import streamlit as st
 
 import ui
 from core.chain import notes_chain
 
-ui.setup_page("Home", "💥")
-st.title("💥 Exploding gradients, explained by computing them")
+ui.setup_page("Home", ":material/home:")
+st.title("Exploding gradients, explained by computing them")
 st.markdown(
     "Training a network means nudging every weight against its gradient, and backpropagation gets that gradient "
     "by the chain rule: **a product of one local derivative per layer**. Multiply many factors larger than 1 and "
-    "the product explodes; multiply many smaller than 1 and it vanishes. Exploded gradients throw the weights far "
-    "past any good value, the loss jumps around or becomes NaN, and the network stops learning."
+    "the product **explodes**; multiply many smaller than 1 and it **vanishes**. Exploded gradients throw the "
+    "weights far past any good value: the loss jumps around or turns into NaN, and the network stops learning. "
+    "Deep networks and recurrent networks, which multiply the same kind of factor over and over, suffer most."
 )
-example = notes_chain()
-st.markdown("The worked example this app starts from (sigmoid units, one weight initialised at 500):")
-st.latex(r"\frac{\partial L}{\partial w} = 150 \times 100 \times 125 \times 50 = 93{,}750{,}000, \qquad "
-         r"w_{\text{new}} = " + example.update.latex_lines()[-1].removeprefix("= "))
-st.markdown(f"`{example.update.equation_text()}` — one step, and the weight is wrecked. "
-            "This number is computed by the app's own chain-rule code, not typed in.")
 
-st.header("Pages")
-st.page_link("pages/1_Chain_rule.py", label="**Chain rule** — the worked example derived with SymPy, exact "
-             "arithmetic, bound versus actual σ'(z), and your own chain up to 30 neurons deep", icon="🔗")
+example = notes_chain()
+st.subheader("The worked example this app starts from")
+st.markdown("A chain of sigmoid neurons, one weight initialised at 500, learning rate 0.01:")
+st.latex(r"\frac{\partial L}{\partial w} = 150 \times 100 \times 125 \times 50 = "
+         + example.update.latex_lines()[1].split(r"\times")[-1].strip()
+         + r", \qquad w_{\text{new}} = " + example.update.latex_lines()[-1].removeprefix("= "))
+st.markdown(f"`{example.update.equation_text()}` — one step, and the weight is wrecked. These numbers come from "
+            "the app's own exact chain-rule code, not from typed-in text.")
+
+st.subheader("Explore")
+st.page_link("pages/1_Chain_rule.py", label="Chain rule: the worked example, derived and computed",
+             icon=":material/link:")
+st.caption("SymPy derives every local factor and the ¼ bound of σ'; exact arithmetic for the update; the bound "
+           "versus the real σ'(z) (with w = 500 a real sigmoid saturates and the gradient vanishes); your own chain "
+           "up to 30 neurons deep, checked against torch autograd.")
+
+with st.expander("What to look for, in one minute"):
+    st.markdown(
+        "- **Causes**: large initial weights, large inputs, unbounded activations such as ReLU, and depth "
+        "(many factors), or recurrence (the same factor again and again).\n"
+        "- **Symptoms**: weights that become unexpectedly large, a poor or rising loss, a NaN loss, gradient norms "
+        "that stay above 1 step after step.\n"
+        "- **Remedies**: gradient clipping, weight regularisation, careful initialisation, normalisation, simpler "
+        "networks, smaller learning rates, bounded activations, and LSTMs for recurrent nets.\n"
+        "- **Not the same thing**: a learning rate too large for a smooth bowl also makes training diverge, but "
+        "there the gradient itself is modest; exploding gradients are large because of the product through depth."
+    )

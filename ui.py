@@ -15,11 +15,20 @@ from core.numbers import NumberError, parse_number
 APP_TITLE = "Exploding gradients explorer"
 
 
-def setup_page(title: str, icon: str = "💥") -> None:
+PAGES = (  # (script, label, icon): the sidebar map, in story order
+    ("streamlit_app.py", "Home", ":material/home:"),
+    ("pages/1_Chain_rule.py", "Chain rule", ":material/link:"),
+)
+
+
+def setup_page(title: str, icon: str = ":material/home:") -> None:
     """Page config and the sidebar every page shows (each page calls this itself: deep links)."""
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide")
     with st.sidebar:
-        st.caption("An interactive explorer of why gradients explode (and vanish) in deep and recurrent nets.")
+        st.markdown(f"### {APP_TITLE}")
+        for script, label, page_icon in PAGES:
+            st.page_link(script, label=label, icon=page_icon)
+        st.caption("Why gradients explode (and vanish) in deep and recurrent nets, computed live.")
 
 
 def number_field(label: str, key: str, default: str, *, limit: Fraction | None = None,
@@ -31,10 +40,10 @@ def number_field(label: str, key: str, default: str, *, limit: Fraction | None =
     try:
         value = parse_number(text, name=label, limit=limit)
     except NumberError as err:
-        st.error(str(err), icon="⚠️")
+        st.error(str(err), icon=":material/warning:")
         return None
     if positive and value <= 0:
-        st.error(f"{label}: must be greater than 0.", icon="⚠️")
+        st.error(f"{label}: must be greater than 0.", icon=":material/warning:")
         return None
     return value
 
@@ -47,22 +56,22 @@ def numbers_field(label: str, key: str, default: str, *, limit: Fraction, help: 
     text = st.text_input(label, key=key, help=help) or ""
     parts = [p for p in text.replace(";", " ").split() if p.strip(",")]
     if not parts:
-        st.error(f"{label}: please enter at least one number.", icon="⚠️")
+        st.error(f"{label}: please enter at least one number.", icon=":material/warning:")
         return None
     if len(parts) > 60:
-        st.error(f"{label}: at most 60 values.", icon="⚠️")
+        st.error(f"{label}: at most 60 values.", icon=":material/warning:")
         return None
     values = []
     for part in parts:
         try:
             values.append(parse_number(part.strip(","), name=label, limit=limit))
         except NumberError as err:
-            st.error(str(err), icon="⚠️")
+            st.error(str(err), icon=":material/warning:")
             return None
     return values
 
 
-def render_ledger(update: Update, weight_latex: str = r"{w^{1}_{11}}") -> None:
+def render_ledger(update: Update, weight_latex: str = "w") -> None:
     """w_new = w_old − α·∂L/∂w with the real numbers, and a flag for overshoot or sign flip."""
     st.latex(r"\begin{aligned}" + r"\\".join(
         ("&" + line if i else line.replace("=", "&=", 1)) for i, line in enumerate(update.latex_lines(weight_latex)))
@@ -70,10 +79,10 @@ def render_ledger(update: Update, weight_latex: str = r"{w^{1}_{11}}") -> None:
     st.markdown(f"**In one line:** `{update.equation_text()}`")
     verdict = update.verdict()
     if update.overshoot or update.sign_flip:
-        st.error(verdict, icon="💥")
+        st.error(verdict, icon=":material/warning:")
     elif "frozen" in verdict or update.step == 0:
-        st.warning(verdict, icon="🧊")
+        st.warning(verdict, icon=":material/ac_unit:")
     else:
-        st.success(verdict, icon="✅")
+        st.success(verdict, icon=":material/check_circle:")
     if not update.exact:
         st.caption("≈: the gradient involves e^z, so it is carried to 50 significant digits and shown rounded.")

@@ -8,7 +8,7 @@ step (0 or 1) and its output is unbounded; linear has derivative 1 everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -30,16 +30,18 @@ def activation_expr(name: str) -> sp.Expr:
     raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 
-@lru_cache(maxsize=None)
+def step_as_torch(expr: sp.Expr) -> sp.Expr:
+    """Take the ReLU step Heaviside(z) as 0 at z = 0, which is what torch's relu backward uses."""
+    return expr.replace(sp.Heaviside, lambda arg, *rest: sp.Heaviside(arg, 0))
+
+
+@cache
 def derivative_expr(name: str) -> sp.Expr:
-    """φ'(z) by SymPy differentiation. ReLU's step is taken as 0 at z = 0, as torch does."""
-    d = sp.diff(activation_expr(name), Z)
-    if name == "relu":
-        d = d.replace(sp.Heaviside, lambda arg, *rest: sp.Heaviside(arg, 0))
-    return d
+    """φ'(z) by SymPy differentiation (ReLU's step taken as 0 at z = 0, as in torch)."""
+    return step_as_torch(sp.diff(activation_expr(name), Z))
 
 
-@lru_cache(maxsize=None)
+@cache
 def derivative_in_own_terms(name: str, as_function: bool = False) -> sp.Expr | None:
     """φ' written through φ itself (σ' = σ(1−σ), tanh' = 1 − tanh²), verified by SymPy; None for others.
 
@@ -70,7 +72,7 @@ class Bound:
     how: str  # one sentence for the page
 
 
-@lru_cache(maxsize=None)
+@cache
 def derivative_bound(name: str) -> Bound:
     """Derive sup |φ'(z)| with SymPy (critical points of φ' and its limits at ±∞)."""
     phi = activation_expr(name)

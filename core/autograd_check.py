@@ -12,7 +12,10 @@ import math
 from dataclasses import dataclass
 
 from core.chain import Network, forward, network_chain
-from core.numbers import FLOAT64_MAX, FLOAT64_TINY, as_float64, to_fraction
+from core.numbers import FLOAT64_MAX, FLOAT64_TINY, as_float64, log10_abs
+
+LOG10_FLOAT64_MAX = log10_abs(FLOAT64_MAX)
+LOG10_FLOAT64_TINY = log10_abs(FLOAT64_TINY)
 
 TOLERANCE = 1e-9
 
@@ -38,13 +41,13 @@ def torch_gradient(net: Network) -> float:
     layers = forward(net)  # the biases actually used (centred ones are computed there)
     act = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "linear": lambda t: t}[net.activation]
     dtype = torch.float64
-    w1 = torch.tensor(float(to_fraction(net.weights[0])), dtype=dtype, requires_grad=True)
-    o = torch.tensor(float(to_fraction(net.x)), dtype=dtype)
+    w1 = torch.tensor(as_float64(net.weights[0]), dtype=dtype, requires_grad=True)
+    o = torch.tensor(as_float64(net.x), dtype=dtype)
     for k, layer in enumerate(layers):
-        w = w1 if k == 0 else torch.tensor(float(to_fraction(layer.w)), dtype=dtype)
-        b = torch.tensor(as_float64(to_fraction(layer.b)), dtype=dtype)
+        w = w1 if k == 0 else torch.tensor(as_float64(layer.w), dtype=dtype)
+        b = torch.tensor(as_float64(layer.b), dtype=dtype)
         o = act(w * o + b)
-    loss = 0.5 * (o - float(to_fraction(net.y))) ** 2
+    loss = 0.5 * (o - as_float64(net.y)) ** 2
     loss.backward()
     return float(w1.grad)
 
@@ -54,7 +57,7 @@ def _saturated_in_float64(net: Network) -> bool:
     if net.activation not in ("sigmoid", "tanh"):
         return False
     for layer in forward(net):
-        o = abs(float(to_fraction(layer.o)))
+        o = abs(as_float64(layer.o))
         if net.activation == "sigmoid" and (o < 1e-7 or o > 1 - 1e-7):
             return True
         if net.activation == "tanh" and o > 1 - 1e-7:
@@ -64,14 +67,15 @@ def _saturated_in_float64(net: Network) -> bool:
 
 def check_against_autograd(net: Network) -> AutogradCheck:
     """Compare the SymPy gradient with torch's; explain float64 limits when they bite."""
-    exact = to_fraction(network_chain(net).gradient)
+    exact = network_chain(net).gradient
+    magnitude = log10_abs(exact)
     reference = as_float64(exact)
     got = torch_gradient(net)
-    if abs(exact) > FLOAT64_MAX:
+    if magnitude > LOG10_FLOAT64_MAX:
         return AutogradCheck(got, reference, None, "overflow",
                              f"The true gradient is beyond float64's largest number (1.8 × 10³⁰⁸): torch gets {got}, "
                              "SymPy keeps the exact value.")
-    if exact != 0 and abs(exact) < FLOAT64_TINY:
+    if -math.inf < magnitude < LOG10_FLOAT64_TINY:
         return AutogradCheck(got, reference, None, "underflow",
                              f"The true gradient is below float64's smallest normal number (2.2 × 10⁻³⁰⁸): torch gets "
                              f"{got:.3g}, SymPy keeps the tiny value — in float64 this gradient has vanished to zero.")

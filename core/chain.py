@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
-from core.activations import ACTIVATIONS, Z, activation_expr, derivative_bound, derivative_expr
+from core.activations import ACTIVATIONS, Z, activation_expr, derivative_bound, derivative_expr, step_as_torch
 from core.ledger import Update
 from core.numbers import log10_abs, to_fraction
 
@@ -107,15 +107,15 @@ class LocalDerivation:
     weight_factored: sp.Expr  # φ'(z)·x
 
 
-@lru_cache(maxsize=None)
+@cache
 def local_derivation(activation: str) -> LocalDerivation:
     """Differentiate φ(w·o + b) with SymPy, with respect to o and with respect to w."""
     o, w, b, x = sp.symbols("o w b x", real=True)
     phi = activation_expr(activation)
     dphi = derivative_expr(activation)
-    raw = sp.diff(phi.subs(Z, w * o + b), o)
+    raw = step_as_torch(sp.diff(phi.subs(Z, w * o + b), o))
     factored = dphi.subs(Z, w * o + b) * w
-    raw_w = sp.diff(phi.subs(Z, w * x + b), w)
+    raw_w = step_as_torch(sp.diff(phi.subs(Z, w * x + b), w))
     factored_w = dphi.subs(Z, w * x + b) * x
     agree = sp.simplify(raw - factored) == 0 and sp.simplify(raw_w - factored_w) == 0
     return LocalDerivation(raw, factored, bool(agree), raw_w, factored_w)
@@ -211,7 +211,7 @@ class Chain:
 
     def biggest_culprit(self) -> int:
         """Index of the factor with the largest |value| (the one that inflates the product most)."""
-        return max(range(len(self.factors)), key=lambda i: log10_abs(to_fraction(self.factors[i].value)))
+        return max(range(len(self.factors)), key=lambda i: log10_abs(self.factors[i].value))
 
 
 def _check_depth(depth: int) -> None:
@@ -240,7 +240,7 @@ def given_chain(factors: tuple[object, ...], w_old: object, lr: object) -> Chain
     grad = sp.Integer(1)
     for v in values:
         grad *= v
-    chain_factors = tuple(Factor(lat, name, v) for lat, name, v in zip(factor_labels(depth), factor_names(depth), values))
+    chain_factors = tuple(Factor(lat, name, v) for lat, name, v in zip(factor_labels(depth), factor_names(depth), values, strict=True))
     return Chain(depth, chain_factors, Update(sym(w_old), sym(lr), grad))
 
 
@@ -265,7 +265,7 @@ class Network:
     def depth(self) -> int:
         return len(self.weights)
 
-    def extended(self, depth: int) -> "Network":
+    def extended(self, depth: int) -> Network:
         """The same network made deeper (or shallower) by repeating the last weight and bias."""
         ws = tuple(self.weights[:depth]) + (self.weights[-1],) * max(0, depth - len(self.weights))
         bs = tuple(self.biases[:depth]) + (self.biases[-1],) * max(0, depth - len(self.biases))
@@ -294,7 +294,7 @@ def forward(net: Network) -> tuple[Layer, ...]:
     phi, dphi = activation_expr(net.activation), derivative_expr(net.activation)
     gamma = derivative_bound(net.activation).value
     layers, o = [], sym(net.x)
-    for k, (w, b) in enumerate(zip(net.weights, net.biases), start=1):
+    for k, (w, b) in enumerate(zip(net.weights, net.biases, strict=True), start=1):
         w = sym(w)
         b = settle(-w * o) if net.centred else sym(b)
         z = settle(w * o + b)
@@ -377,7 +377,7 @@ def depth_sweep(net: Network, max_depth: int = MAX_DEPTH) -> list[DepthPoint]:
         loss_factor = settle(layers[d - 1].o - y)
         grad = settle(loss_factor * inner_actual)
         bound = settle(abs(loss_factor) * inner_bound)
-        points.append(DepthPoint(d, log10_abs(to_fraction(grad)), log10_abs(to_fraction(bound)), grad))
+        points.append(DepthPoint(d, log10_abs(grad), log10_abs(bound), grad))
     return points
 
 

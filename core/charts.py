@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from core.chain import Chain, DepthPoint
-from core.numbers import fmt, log10_abs, to_fraction
+from core.numbers import fmt, log10_abs
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 AMPLIFY = "#D55E00"  # vermillion: |factor| > 1
@@ -46,20 +46,22 @@ def depth_chart(points: list[DepthPoint], activation: str, weight_text: str, cur
     floor = (min(finite) if finite else 0.0) - 2
     rows = []
     for p in points:
-        rows.append({"depth": p.depth, "series": "actual φ'(z) at the real z", "log10": p.log10_actual
+        rows.append({"depth": p.depth, "series": "actual", "log10": p.log10_actual
                      if math.isfinite(p.log10_actual) else floor, "zero": not math.isfinite(p.log10_actual),
                      "value": fmt(p.gradient)})
-        rows.append({"depth": p.depth, "series": "bound: every φ'(z) at its maximum", "log10": p.log10_bound
+        rows.append({"depth": p.depth, "series": "bound (φ' at max)", "log10": p.log10_bound
                      if math.isfinite(p.log10_bound) else floor, "zero": not math.isfinite(p.log10_bound),
                      "value": f"10^{p.log10_bound:.1f}" if math.isfinite(p.log10_bound) else "0"})
     df = pd.DataFrame(rows)
     colour = alt.Color("series:N", title=None, scale=alt.Scale(
-        domain=["actual φ'(z) at the real z", "bound: every φ'(z) at its maximum"], range=[AMPLIFY, BOUND]),
+        domain=["actual", "bound (φ' at max)"], range=[AMPLIFY, BOUND]),
         legend=alt.Legend(orient="top", labelLimit=400))
     base = alt.Chart(df).encode(
         x=alt.X("depth:Q", title="depth of the chain (layers)", scale=alt.Scale(domain=[1, len(points)])),
         y=alt.Y("log10:Q", title="log₁₀ |∂L/∂w¹₁₁|"),
         color=colour,
+        strokeDash=alt.StrokeDash("series:N", legend=None, scale=alt.Scale(
+            domain=["actual", "bound (φ' at max)"], range=[[1, 0], [6, 4]])),
         tooltip=[alt.Tooltip("depth:Q"), alt.Tooltip("series:N"), alt.Tooltip("value:N", title="|∂L/∂w|")],
     )
     lines = base.transform_filter("!datum.zero").mark_line(point=True, strokeWidth=3)
@@ -71,16 +73,16 @@ def depth_chart(points: list[DepthPoint], activation: str, weight_text: str, cur
     hi = max(df["log10"]) if len(df) else 0
     layers = [one, here, lines, zeros, *_float_limit_rules(lo, hi)]
     return alt.layer(*layers).properties(
-        height=320, title=f"{activation}, weight {weight_text} in every layer (▼ = exactly 0)")
+        height=320, title=f"|∂L/∂w¹₁₁| vs depth: {activation}, w = {weight_text} (▼ = exactly 0)")
 
 
 def factor_chart(chain: Chain) -> alt.LayerChart:
     """Each factor's log10|value| as a bar (vermillion if it amplifies) and the running product as a line."""
     rows = []
     running = chain.running_products()
-    for i, (f, prod) in enumerate(zip(chain.factors, running)):
-        lf = log10_abs(to_fraction(f.value))
-        lp = log10_abs(to_fraction(prod))
+    for i, (f, prod) in enumerate(zip(chain.factors, running, strict=True)):
+        lf = log10_abs(f.value)
+        lp = log10_abs(prod)
         rows.append({"i": i, "factor": f.name, "log10_factor": lf if math.isfinite(lf) else None,
                      "log10_running": lp if math.isfinite(lp) else None,
                      "kind": "amplifies (|factor| > 1)" if f.magnitude_above_one else "shrinks (|factor| ≤ 1)",
@@ -101,4 +103,4 @@ def factor_chart(chain: Chain) -> alt.LayerChart:
         tooltip=[alt.Tooltip("factor:N"), alt.Tooltip("running:N", title="running product")])
     zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=NEUTRAL).encode(y="y:Q")
     return alt.layer(bars, zero, line).properties(
-        height=300, title="Each factor (bars) and the running product (line), log scale")
+        height=300, title="Factors (bars) and running product (line)")

@@ -14,6 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 from numbers import Rational
 
+import mpmath
+
 MINUS = "\u2212"  # the typographic minus sign used on screen
 FLOAT64_MAX = Fraction(int.from_bytes(b"\xff" * 8, "big") >> 11) * 2**971  # (2 - 2**-52) * 2**1023
 FLOAT64_TINY = Fraction(1, 2**1022)  # smallest normal float64
@@ -86,6 +88,8 @@ def to_fraction(value: object) -> Fraction:
         sign, man, exp, _ = mpf
         if man == 0 and exp != 0:
             raise ValueError(f"{value} is not finite")
+        if abs(exp) > 100_000:
+            raise ValueError("a float this far from 1 has no practical exact form; use log10_abs/scientific")
         mag = Fraction(int(man)) * (Fraction(2) ** int(exp))
         return -mag if sign else mag
     raise TypeError(f"cannot convert {type(value).__name__} to an exact number")
@@ -105,8 +109,32 @@ class Scientific:
         return self.digits == "0"
 
 
-def scientific(value: Fraction, significant: int = 30) -> Scientific:
+def _mpf(value: object) -> tuple | None:
+    """The mpmath (sign, mantissa, exponent, bits) tuple of a SymPy Float, else None."""
+    return getattr(value, "_mpf_", None)
+
+
+def _mpf_scientific(mpf: tuple, significant: int) -> Scientific:
+    """Scientific form of a binary float of any exponent (σ'(10¹²) ≈ 10⁻⁴³⁴²⁹⁴⁴⁸¹⁹⁰³ included).
+
+    Converting such a value to a Fraction would build a 10¹²-bit integer; mpmath's decimal
+    conversion works from the exponent instead.
+    """
+    sign, man, _exp, _bits = mpf
+    if man == 0:
+        if mpf != (0, 0, 0, 0):
+            raise ValueError("not a finite number")
+        return Scientific(False, "0", 0, True)
+    text = mpmath.libmp.to_str(mpf, significant, min_fixed=1, max_fixed=0, show_zero_exponent=True)
+    mantissa, _, exponent = text.lstrip("-").partition("e")
+    digits = mantissa.replace(".", "").rstrip("0") or "0"
+    return Scientific(bool(sign), digits, int(exponent), False)
+
+
+def scientific(value: object, significant: int = 30) -> Scientific:
     """Round |value| to `significant` digits with integer arithmetic only (works for any size)."""
+    if _mpf(value) is not None:
+        return _mpf_scientific(_mpf(value), significant)
     value = to_fraction(value)
     if value == 0:
         return Scientific(False, "0", 0, True)
@@ -174,11 +202,13 @@ def format_value(value: object, *, significant: int = 12, plain_range: tuple[int
         if math.isnan(value):
             return Formatted("NaN", r"\mathrm{NaN}", False)
         return Formatted(("" if value > 0 else MINUS) + "∞", ("" if value > 0 else "-") + r"\infty", False)
-    frac = to_fraction(value)
-    sci = scientific(frac, 30)
-    if not sci.exact or hasattr(value, "_mpf_"):
-        sci = scientific(frac, significant)
-        sci = Scientific(sci.negative, sci.digits, sci.exponent, False)
+    if _mpf(value) is not None:
+        sci = scientific(value, significant)
+    else:
+        frac = to_fraction(value)
+        sci = scientific(frac, 30)
+        if not sci.exact:
+            sci = scientific(frac, significant)
     sign_text = MINUS if sci.negative else ""
     sign_latex = "-" if sci.negative else ""
     if sci.is_zero:
@@ -207,13 +237,24 @@ def fmt_latex(value: object, **kwargs: object) -> str:
     return formatted.latex.removeprefix(r"\approx ")
 
 
+def equals(value: object, **kwargs: object) -> str:
+    """'= 125' for an exact value, '≈ 7.12 × 10⁻²¹⁸' for a rounded one: ready to follow a name."""
+    text = fmt(value, **kwargs)
+    return text if text.startswith("≈") else "= " + text
+
+
 def format_number(value: object) -> str:
     """Shorthand used in messages."""
     return fmt(value)
 
 
-def log10_abs(value: Fraction) -> float:
-    """log10|value| for any size of Fraction (−inf for 0), without overflowing a float."""
+def log10_abs(value: object) -> float:
+    """log10|value| for a number of any size (−inf for 0), without overflowing a float."""
+    mpf = _mpf(value)
+    if mpf is not None:
+        if mpf[1] == 0:
+            return -math.inf
+        return float(mpmath.log10(abs(mpmath.mpf(mpf))))
     value = to_fraction(value)
     if value == 0:
         return -math.inf
@@ -228,8 +269,10 @@ def log10_abs(value: Fraction) -> float:
     return math.log10(n) - math.log10(d)
 
 
-def as_float64(value: Fraction) -> float:
+def as_float64(value: object) -> float:
     """What float64 makes of an exact value: ±inf beyond 1.8e308, 0 or subnormal below 2.2e-308."""
+    if _mpf(value) is not None:
+        return float(mpmath.mpf(_mpf(value)))  # mpmath rounds to ±inf / 0 itself
     value = to_fraction(value)
     if abs(value) > FLOAT64_MAX:
         return math.inf if value > 0 else -math.inf

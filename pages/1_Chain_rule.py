@@ -2,18 +2,18 @@
 
 from fractions import Fraction
 
-import sympy as sp
 import streamlit as st
+import sympy as sp
 
 import ui
 from core import chain as ch
 from core.activations import ACTIVATIONS, LABELS, derivative_bound, derivative_in_own_terms
 from core.charts import depth_chart, factor_chart
 from core.diagram import chain_dot
-from core.numbers import as_float64, fmt, fmt_latex, to_fraction
+from core.numbers import as_float64, equals, fmt, fmt_latex
 
-ui.setup_page("Chain rule", "🔗")
-NOTES, COMPUTED = "The notes' factors", "Computed from weights"
+ui.setup_page("Chain rule", ":material/link:")
+NOTES, COMPUTED = "Notes' factors", "From weights"
 
 
 def load_notes_network() -> None:
@@ -28,7 +28,7 @@ def load_saturated() -> None:
 
 def load_notes_factors() -> None:
     st.session_state.update(mode=NOTES, f_depth=3, w_old="500", f_lr="0.01",
-                            **{f"f_{n}": str(v) for n, v in zip(ch.factor_names(3), ch.NOTES_FACTORS)})
+                            **{f"f_{n}": str(v) for n, v in zip(ch.factor_names(3), ch.NOTES_FACTORS, strict=True)})
 
 
 st.title("The chain rule: where exploding gradients come from")
@@ -36,10 +36,10 @@ st.markdown("Backpropagation multiplies one local derivative per layer. If those
             "product **explodes**; smaller than 1, it **vanishes**. Here is the notes' worked example, derived "
             "with SymPy and computed exactly, and a chain you can change.")
 b1, b2, b3 = st.columns(3)
-b1.button("① The notes' example (factors as given)", on_click=load_notes_factors, width="stretch")
-b2.button("② Make the notes' numbers real (σ at z = 0)", on_click=load_notes_network, width="stretch",
+b1.button("① The notes' example", on_click=load_notes_factors, width="stretch")
+b2.button("② Make the notes' numbers real", on_click=load_notes_network, width="stretch",
           help="A real sigmoid chain whose biases put every neuron at z = 0, where σ'(z) = ¼ exactly.")
-b3.button("③ What really happens with w = 500 (saturation)", on_click=load_saturated, width="stretch")
+b3.button("③ What w = 500 really does", on_click=load_saturated, width="stretch")
 
 left, right = st.columns([1, 2], gap="large")
 with left:
@@ -95,6 +95,12 @@ with right:
     if mode == NOTES:
         st.latex(r"\frac{\partial o_{21}}{\partial o_{11}} = \sigma'(z)\,w^{2}_{11} \le "
                  rf"{sp.latex(bound.value)} \times 500 = {fmt_latex(bound.value * 500)}")
+        first, second = ch.network_chain(ch.Network()).layers[:2]
+        st.info(f"The notes' 125 is the **bound**: σ'(z) = ¼ only at z = 0. A real sigmoid neuron with w = 500 sits "
+                f"far from 0 — with input 1 and no bias, z₁₁ = 500 and σ'(500) {equals(first.dphi)}; the next neuron "
+                f"has z₂₁ {equals(second.z)}, so ∂o₂₁/∂o₁₁ = σ'(z₂₁)·500 {equals(second.factor)}: the gradient "
+                "**vanishes** instead. Button ③ computes that chain; button ② builds one where 125 really happens.",
+                icon=":material/info:")
     st.subheader("3 · Multiply the factors")
     shown = [fmt_latex(f.value) for f in chain.factors]
     shown = [f"\\left({s}\\right)" if s.startswith("-") else s for s in shown]
@@ -103,14 +109,14 @@ with right:
         shown = shown[:4] + [r"\cdots"] + shown[-3:]
     st.latex(rf"\frac{{\partial L}}{{\partial w^{{1}}_{{11}}}} {eq} " + r" \times ".join(shown)
              + rf" {eq} {fmt_latex(chain.gradient)}")
-    f64 = as_float64(to_fraction(chain.gradient))
+    f64 = as_float64(chain.gradient)
     if f64 in (float("inf"), float("-inf")):
         st.error(f"In float64 (what torch and numpy use) this product is **{fmt(f64)}**: it exceeds the largest float, "
-                 "1.8 × 10³⁰⁸. The exact value above is still exact: Python's integers have no size limit.", icon="♾️")
+                 "1.8 × 10³⁰⁸. The exact value above is still exact: Python's integers have no size limit.", icon=":material/all_inclusive:")
     big = [f.name for f in chain.factors if f.magnitude_above_one]
     st.markdown(f"Factors with magnitude above 1 (they amplify): **{', '.join(big) or 'none'}** — "
                 f"the biggest culprit is **{chain.factors[chain.biggest_culprit()].name}**.")
-    st.subheader("4 · The update of w¹₁₁")
+    st.subheader("4 · The update of w = w¹₁₁")
     ui.render_ledger(chain.update)
 
 if mode == COMPUTED:
@@ -121,12 +127,12 @@ if mode == COMPUTED:
     st.dataframe(rows, hide_index=True, width="stretch")
     first = chain.layers[0]
     if activation == "sigmoid" and abs(first.z) > 10:
-        st.warning(f"With z₁₁ = {fmt(first.z)} the sigmoid is saturated: σ'(z) = {fmt(first.dphi)}, nowhere near "
+        st.warning(f"With z₁₁ {equals(first.z)} the sigmoid is saturated: σ'(z) {equals(first.dphi)}, nowhere near "
                    "the ¼ the notes use. The gradient **vanishes** instead of exploding. Large weights explode the "
-                   "gradient only where the neurons sit near z = 0 — button ② builds such a chain.", icon="🧊")
+                   "gradient only where the neurons sit near z = 0 — button ② builds such a chain.", icon=":material/ac_unit:")
     else:
         st.info("The notes' factor ¼·w assumes σ'(z) at its maximum, reached only at z = 0. Where a neuron's z is "
-                "far from 0 its factor is much smaller than the bound.", icon="ℹ️")
+                "far from 0 its factor is much smaller than the bound.", icon=":material/info:")
     from core.autograd_check import check_against_autograd
 
     check = check_against_autograd(net)
