@@ -1,0 +1,54 @@
+"""A few tests in a real browser: what a visitor actually sees, including typing and clicking."""
+
+import pytest
+
+from tests.conftest import wait_for_script
+
+pytestmark = pytest.mark.browser
+
+
+def open_page(browser, url: str, width: int = 1400, height: int = 900):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    wait_for_script(page)
+    return page
+
+
+def test_home_and_chain_page_show_the_worked_example(browser, app_url):
+    page = open_page(browser, app_url)
+    assert page.get_by_text("500 − 0.01·93,750,000 = −937,000").first.is_visible()
+    page.get_by_role("link", name="Chain rule").first.click()
+    page.wait_for_url("**/Chain_rule")
+    page.get_by_text("In one line").first.wait_for(timeout=60_000)
+    wait_for_script(page)
+    body = page.inner_text("[data-testid='stMain']")
+    assert "500 − 0.01·93,750,000 = −937,000" in body
+    assert "Overshoot" in body
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_typing_a_factor_recomputes_the_update(browser, app_url):
+    page = open_page(browser, app_url + "/Chain_rule", width=1280, height=720)
+    box = page.get_by_role("textbox", name="dL/do31")
+    box.fill("0.015")
+    box.press("Enter")
+    wait_for_script(page)
+    body = page.inner_text("[data-testid='stMain']")
+    # 0.015·100·125·50 = 9,375 and 500 − 0.01·9,375 = 406.25: a sane step, no overshoot
+    assert "500 − 0.01·9,375 = 406.25" in body
+    assert "Overshoot" not in body
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_garbage_input_gives_a_message_not_a_traceback(browser, app_url):
+    page = open_page(browser, app_url + "/Chain_rule")
+    box = page.get_by_role("textbox", name="dL/do31")
+    box.fill("__import__('os')")
+    box.press("Enter")
+    wait_for_script(page)
+    body = page.inner_text("[data-testid='stMain']")
+    assert "is not a number" in body
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()

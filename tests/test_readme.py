@@ -1,0 +1,29 @@
+"""The README is the first thing a user reads: its commands and its Python snippet must be true."""
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_python_snippets_run_and_print_what_the_comments_say():
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    assert blocks
+    for code in blocks:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "README.md", "exec"), {})
+        printed = out.getvalue()
+        assert "500 − 0.01·93,750,000 = −937,000" in printed
+        assert "1/4 (0,)" in printed
+        assert "agree" in printed
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    commands = re.findall(r"```bash\n(.*?)\n```", README, re.S)
+    test_command = next(c for c in commands if "pytest" in c)
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_command in ci
