@@ -28,27 +28,26 @@ def test_home_and_chain_page_show_the_worked_example(browser, app_url):
     page.close()
 
 
-def test_typing_a_factor_recomputes_the_update(browser, app_url):
-    page = open_page(browser, app_url + "/Chain_rule", width=1280, height=720)
+def type_factor(page, text: str) -> str:
+    """Type `text` into the first factor's box like a user (then Enter); return the page's text afterwards."""
     box = page.get_by_role("textbox", name="dL/do31")
-    box.fill("0.015")
+    box.fill(text)
     box.press("Enter")
     wait_for_script(page)
-    body = page.inner_text("[data-testid='stMain']")
+    assert page.locator("[data-testid='stException']").count() == 0
+    return page.inner_text("[data-testid='stMain']")
+
+
+def test_typing_a_factor_recomputes_the_update(browser, app_url):
+    page = open_page(browser, app_url + "/Chain_rule", width=1280, height=720)
+    body = type_factor(page, "0.015")
     # 0.015·100·125·50 = 9,375 and 500 − 0.01·9,375 = 406.25: a sane step, no overshoot
     assert "500 − 0.01·9,375 = 406.25" in body
     assert "Overshoot" not in body
-    assert page.locator("[data-testid='stException']").count() == 0
     page.close()
 
 
 def test_garbage_input_gives_a_message_not_a_traceback(browser, app_url):
     page = open_page(browser, app_url + "/Chain_rule")
-    box = page.get_by_role("textbox", name="dL/do31")
-    box.fill("__import__('os')")
-    box.press("Enter")
-    wait_for_script(page)
-    body = page.inner_text("[data-testid='stMain']")
-    assert "is not a number" in body
-    assert page.locator("[data-testid='stException']").count() == 0
+    assert "is not a number" in type_factor(page, "__import__('os')")
     page.close()
