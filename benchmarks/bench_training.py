@@ -1,0 +1,107 @@
+"""Training-lab performance targets, measured in one run (ratios, not timed tests).
+
+    python benchmarks/bench_training.py
+
+1. Recording overhead: instrumented Run.step() vs a bare torch loop on the same model
+   (10 hidden layers of width 32, batch 64): steps/s ratio must be ≥ 0.85. Printed twice: against
+   the loop a user writes with torch's defaults, and against the same loop with the lab's optimizer
+   settings (foreach), which isolates what the recording itself costs.
+2. Memory: one run's history for 10,000 steps of the default network stays under 50 MB.
+3. Play: chart updates per second for the default network (train a chunk + build all charts),
+   target ≥ 5 (the page renders one update per fragment run).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+from core.config import TrainConfig
+from core.trainer import Run
+
+torch.set_num_threads(1)  # a Community Cloud container, and fair to both loops
+
+
+def bare_loop_rate(config: TrainConfig, steps: int, same_optimizer: bool) -> float:
+    """The textbook loop on the same model, data and batches: forward, loss, backward, step, zero_grad.
+
+    same_optimizer=False: `torch.optim.SGD(model.parameters(), lr)` with torch's defaults (what a user
+    writes); True: the lab's own optimizer object (foreach=True), to isolate the cost of recording.
+    """
+    run = Run(config)
+    model = run.model
+    opt = run.optimizer if same_optimizer else torch.optim.SGD(model.parameters(), lr=config.lr)
+    start = time.perf_counter()
+    for _ in range(steps):
+        xb, yb = run._next_batch()
+        out, _ = model(xb)
+        loss = run._loss(out, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return steps / (time.perf_counter() - start)
+
+
+def instrumented_rate(config: TrainConfig, steps: int) -> float:
+    run = Run(config)
+    start = time.perf_counter()
+    for _ in range(steps):
+        run.step()
+    run.history  # reduce the pending steps too
+    return steps / (time.perf_counter() - start)
+
+
+def overhead(rounds: int = 9, steps: int = 300) -> None:
+    config = TrainConfig(depth=10, width=32, batch_size=64, activation="relu", init="he_normal", lr=0.01,
+                         n_samples=1024)
+    for same in (False, True):
+        bare_loop_rate(config, 50, same)
+    instrumented_rate(config, 50)  # warm up
+    textbook, same_opt, inst = [], [], []
+    for _ in range(rounds):  # interleaved, so drifts in machine load hit all alike
+        textbook.append(bare_loop_rate(config, steps, False))
+        same_opt.append(bare_loop_rate(config, steps, True))
+        inst.append(instrumented_rate(config, steps))
+    med = statistics.median
+    ratio = med(i / b for i, b in zip(inst, textbook, strict=True))
+    ratio_same = med(i / b for i, b in zip(inst, same_opt, strict=True))
+    print(f"10 hidden layers × 32, batch 64, SGD, 1 thread, median of {rounds} interleaved rounds of {steps} steps:")
+    print(f"  bare torch loop (torch defaults)          {med(textbook):7,.0f} steps/s")
+    print(f"  bare torch loop (the lab's foreach SGD)   {med(same_opt):7,.0f} steps/s")
+    print(f"  the lab's Run.step(), recording all       {med(inst):7,.0f} steps/s")
+    print(f"  instrumented / bare (torch defaults):     {ratio:.3f}   (target ≥ 0.85)")
+    print(f"  instrumented / bare (same optimizer):     {ratio_same:.3f}   "
+          f"(recording alone: {1e6 / med(inst) - 1e6 / med(same_opt):.0f} µs per step)")
+
+
+def memory() -> None:
+    run = Run(TrainConfig())
+    run.run(10_000)
+    print(f"history of 10,000 steps, default network ({run.n_hidden} × {run.config.width}): "
+          f"{run.history.nbytes / 1e6:.1f} MB allocated (target < 50 MB)")
+    big = Run(TrainConfig(depth=50, width=8, batch_size=16, n_samples=64))
+    big.history._alloc(10_000)
+    print(f"history capacity for 10,000 steps at the largest depth (50 hidden layers): {big.history.nbytes / 1e6:.1f} MB")
+
+
+def play_rate(seconds: float = 5.0) -> None:
+    from core import train_charts
+
+    run = Run(TrainConfig())
+    frames, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        run.run(5)
+        charts = train_charts.all_charts(run, step=run.steps_done)
+        for chart in charts.values():
+            chart.to_dict()  # what st.altair_chart serialises
+        frames += 1
+    rate = frames / (time.perf_counter() - start)
+    print(f"Play: {rate:.1f} chart updates per second with 5 steps per update (target ≥ 5)")
+
+
+if __name__ == "__main__":
+    overhead()
+    memory()
+    play_rate()

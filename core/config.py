@@ -1,0 +1,108 @@
+"""The training lab's configuration: one frozen, validated dataclass that fully determines a run.
+
+Everything a learner can choose is here, with its limits, so that the same config and seed give
+the same numbers anywhere, and so that a bad value is refused with a sentence instead of a crash.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+INITS = ("constant", "normal", "uniform", "default", "xavier_uniform", "xavier_normal", "he_normal",
+         "he_uniform", "orthogonal")
+DATASETS = ("regression", "spirals", "moons", "csv")
+LOSSES = ("auto", "mse", "cross_entropy")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+DTYPES = ("float32", "float64")
+
+INIT_LABELS = {
+    "constant": "constant (every weight = value)",
+    "normal": "normal N(0, σ²)",
+    "uniform": "uniform U(−a, a)",
+    "default": "PyTorch default (Kaiming-uniform, a = √5)",
+    "xavier_uniform": "Xavier/Glorot uniform",
+    "xavier_normal": "Xavier/Glorot normal",
+    "he_normal": "He/Kaiming normal",
+    "he_uniform": "He/Kaiming uniform",
+    "orthogonal": "orthogonal",
+}
+#: what `init_scale` means for each scheme (None: the scheme has no free scale; gain for the rest)
+INIT_SCALE_MEANING = {
+    "constant": "value", "normal": "σ", "uniform": "a", "default": None, "xavier_uniform": "gain",
+    "xavier_normal": "gain", "he_normal": "gain", "he_uniform": "gain", "orthogonal": "gain",
+}
+
+LIMITS = {
+    "depth": (1, 50), "width": (1, 256), "n_samples": (16, 5000), "batch_size": (1, 5000),
+    "lr": (1e-6, 10.0), "init_scale": (-1e6, 1e6), "bias_init": (-1e6, 1e6), "input_scale": (1e-6, 1e6),
+    "seed": (0, 2**31 - 1), "momentum": (0.0, 0.999), "noise": (0.0, 10.0),
+}
+MAX_STEPS = 10_000  # per run; the history is preallocated in chunks up to this
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be trained; the message says which value and why."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    depth: int = 6  # hidden layers
+    width: int = 16
+    activation: str = "tanh"
+    init: str = "xavier_normal"
+    init_scale: float = 1.0  # constant value, normal σ, uniform a, or gain (see INIT_SCALE_MEANING)
+    bias_init: float = 0.0
+    input_scale: float = 1.0  # the notes' "large input values": every input is multiplied by this
+    dataset: str = "spirals"
+    n_samples: int = 256
+    noise: float = 0.1
+    loss: str = "auto"  # auto: cross-entropy for classification, MSE for regression
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9  # used by "momentum"
+    batch_size: int = 64
+    seed: int = 0
+    dtype: str = "float32"
+
+    def validated(self) -> TrainConfig:
+        """Return self if every value is acceptable, else raise ConfigError naming the first bad one."""
+        choices = {"activation": ACTIVATIONS, "init": INITS, "dataset": DATASETS, "loss": LOSSES,
+                   "optimizer": OPTIMIZERS, "dtype": DTYPES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r}).")
+        for name, (lo, hi) in LIMITS.items():
+            value = getattr(self, name)
+            is_int = name in ("depth", "width", "n_samples", "batch_size", "seed")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (is_int and value != int(value)):
+                raise ConfigError(f"{name} must be a {'whole ' if is_int else ''}number (got {value!r}).")
+            if not math.isfinite(value) or not lo <= value <= hi:
+                raise ConfigError(f"{name} = {value:g} is outside the allowed range {lo:g} … {hi:g}.")
+        if self.batch_size > self.n_samples and self.dataset != "csv":
+            raise ConfigError(f"batch_size ({self.batch_size}) cannot exceed the number of samples ({self.n_samples}).")
+        return self
+
+    def task(self) -> str:
+        return "regression" if self.dataset == "regression" else "classification"
+
+    def with_(self, **changes: object) -> TrainConfig:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """Build from a dict (e.g. URL query params) converting types; unknown keys are ignored."""
+        kwargs = {}
+        for f in fields(cls):
+            if f.name in data:
+                raw = data[f.name]
+                kind = type(getattr(cls(), f.name))
+                try:
+                    kwargs[f.name] = kind(float(raw)) if kind is int else kind(raw)
+                except (TypeError, ValueError) as exc:
+                    raise ConfigError(f"{f.name}: cannot read {raw!r} as a {kind.__name__}.") from exc
+        return cls(**kwargs).validated()

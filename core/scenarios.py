@@ -1,0 +1,61 @@
+"""One-click training-lab scenarios: each is a config, a number of steps, and what it should show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    config: TrainConfig
+    steps: int  # trained at once when the scenario is opened
+    expect: str  # the diagnosis verdict it demonstrates
+    story: str
+    track: tuple[int, int, int] = (0, 0, 0)
+
+
+SCENARIOS: dict[str, Scenario] = {s.key: s for s in (
+    Scenario(
+        "notes", "The notes' example: w = 500, sigmoid",
+        TrainConfig(depth=3, width=1, activation="sigmoid", init="constant", init_scale=500.0, bias_init=0.0,
+                    dataset="regression", n_samples=64, batch_size=64, lr=0.01, optimizer="sgd"),
+        steps=20, expect="vanishing",
+        story="Every weight is 500, as in the notes, and each neuron is one sigmoid. The notes' bound "
+              "σ'(z)·w ≤ ¼·500 = 125 per layer assumes z = 0; here z = 500·x is far from 0, the sigmoids "
+              "saturate (σ'(z) ≈ 0) and the gradient vanishes instead of exploding. The chain-rule page "
+              "shows the configuration in which 125 per layer really happens."),
+    Scenario(
+        "relu_big_init", "Deep ReLU net, initialisation too large",
+        TrainConfig(depth=20, width=32, activation="relu", init="normal", init_scale=0.5, dataset="spirals",
+                    n_samples=256, batch_size=64, lr=0.01, optimizer="sgd"),
+        steps=20, expect="exploding",
+        story="20 ReLU layers with weights N(0, 0.5²). He initialisation would use σ = √(2/32) = 0.25; twice "
+              "that doubles the signal in every layer, so the gradient reaching layer 1 is about 2¹⁹ ≈ 500,000 "
+              "times the one at layer 20."),
+    Scenario(
+        "sigmoid_default", "Deep sigmoid net, PyTorch default init",
+        TrainConfig(depth=20, width=32, activation="sigmoid", init="default", dataset="spirals", n_samples=256,
+                    batch_size=64, lr=0.1, optimizer="sgd"),
+        steps=20, expect="vanishing",
+        story="σ'(z) ≤ ¼, and with PyTorch's default weights (|w| ≤ 1/√32) each layer multiplies the "
+              "back-propagated signal by far less than 1: after 20 layers almost nothing reaches the input."),
+    Scenario(
+        "he_relu", "Healthy: He-initialised ReLU net",
+        TrainConfig(depth=6, width=32, activation="relu", init="he_normal", dataset="spirals", n_samples=256,
+                    batch_size=64, lr=0.05, optimizer="sgd"),
+        steps=100, expect="healthy",
+        story="He et al. (2015) chose Var(w) = 2/fan_in so that a ReLU layer keeps the signal's size: the "
+              "gradient norms stay within a small factor across layers and the loss goes down."),
+    Scenario(
+        "big_lr", "Learning rate too large (not an exploding gradient)",
+        TrainConfig(depth=2, width=16, activation="tanh", init="xavier_normal", dataset="regression",
+                    n_samples=256, batch_size=64, lr=3.0, optimizer="sgd"),
+        steps=30, expect="diverging",
+        story="A shallow tanh net whose gradients are perfectly ordinary, trained with learning rate 3: each "
+              "step overshoots the minimum. The loss jumps around or rises, but the back-propagated signal "
+              "does not grow with depth. The cure is a smaller learning rate, not clipping or initialisation."),
+)}
