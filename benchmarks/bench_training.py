@@ -49,7 +49,7 @@ def instrumented_rate(config: TrainConfig, steps: int) -> float:
     start = time.perf_counter()
     for _ in range(steps):
         run.step()
-    run.history  # reduce the pending steps too
+    run.recorder.flush()  # reduce the pending steps too
     return steps / (time.perf_counter() - start)
 
 

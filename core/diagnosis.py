@@ -94,7 +94,8 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
         share = ""
     symptoms.append(Symptom(
         f"gradient norm persistently above {_g(threshold)}", bool(persistent),
-        f"the global ‖∂L/∂W‖ > {_g(threshold)} in {above:.0%} of {steps} steps{share}"))
+        f"the global ‖∂L/∂W‖ > {_g(threshold)} in {above:.0%} of {steps} steps{share}"
+        + ("" if steps >= 5 else " (needs at least 5 steps to call it persistent)")))
 
     # Weights becoming unexpectedly large.
     finite_w = np.flatnonzero(np.isfinite(weight).all(axis=1))
@@ -127,12 +128,12 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
                             f"{len(window)} steps"))
 
     # Learning rate: the size of each step relative to the weights.
-    med_ratio = float(np.nanmedian(np.where(np.isfinite(ratio), ratio, np.nan))) if np.isfinite(ratio).any() \
-        else math.inf
+    finite_ratio = ratio[np.isfinite(ratio).all(axis=1)]
+    med_ratio = float(np.median(finite_ratio.max(axis=1))) if len(finite_ratio) else math.nan
     big_steps = med_ratio >= BIG_UPDATE
     symptoms.append(Symptom(
         "updates too large for the weights", bool(big_steps),
-        f"median ‖ΔW‖/‖W‖ = {_g(med_ratio)} per step with learning rate {_g(lr)} (≈ 10⁻³ is typical)"))
+        f"median over steps of the largest ‖ΔW_l‖/‖W_l‖ = {_g(med_ratio)} with learning rate {_g(lr)} (≈ 10⁻³ is typical)"))
 
     # Vanishing: tiny signal at the first layer, or saturated / dead units.
     first_w, last_w = _first_finite(grad_w[:, 0]), _first_finite(grad_w[:, -1])
@@ -150,6 +151,10 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
         f"{sat_now[sat_layer]:.0%} of layer {sat_layer + 1}'s units are {kind} at the last step"
         if len(sat_now) else "no hidden layers"))
 
+    if nonfinite is not None and nonfinite.step == 1 and nonfinite.stage != "update":
+        return Diagnosis("exploding", f"Exploding: the very first forward/backward pass overflowed ({nonfinite.tensor} "
+                         f"became {nonfinite.kind}) before any update — the signal grows layer by layer with these "
+                         "weights and inputs, whatever the learning rate.", tuple(symptoms))
     if grows:
         return Diagnosis("exploding", f"Exploding gradients: at step 1 layer 1 receives ×{_g(depth_gain)} the "
                          f"back-propagated signal of layer {L} (×{_g(per_layer)} per layer).", tuple(symptoms))

@@ -1,0 +1,88 @@
+"""The training lab through AppTest: Step, Run N, Reset, the scenarios, bad input — no exception ever."""
+
+import pytest
+
+from tests.test_pages import run as open_page
+
+LAB = "pages/2_Training_lab.py"
+
+
+def lab():
+    at = open_page(LAB)
+    assert not at.exception
+    return at
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def metric(at, label):
+    return next(m for m in at.metric if m.label == label).value
+
+
+def all_text(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for kind in (at.error, at.warning, at.info, at.success) for e in kind]
+    parts += [str(x.value) for x in at.latex]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_step_records_one_update_and_shows_the_ledger():
+    at = lab()
+    assert "No steps yet" in all_text(at)
+    button(at, "Step").click().run()
+    assert not at.exception
+    assert metric(at, "Steps") == "1"
+    text = all_text(at)
+    assert "W₁[1, 1] at step 1" in text and "In one line" in text
+    assert any("Diagnosis" in s.value for s in at.subheader)
+
+
+def test_run_n_then_reset_rewinds_to_the_same_numbers():
+    at = lab()
+    at.number_input(key="lab_n_steps").set_value(30).run()
+    button(at, "Run").click().run()
+    assert not at.exception
+    assert metric(at, "Steps") == "30"
+    first_loss = metric(at, "Loss")
+    button(at, "Reset").click().run()
+    assert "No steps yet" in all_text(at)
+    button(at, "Run").click().run()
+    assert metric(at, "Loss") == first_loss
+
+
+@pytest.mark.parametrize(("key", "verdict"), [("notes", "Vanishing"), ("relu_big_init", "Exploding"),
+                                              ("sigmoid_default", "Vanishing"), ("he_relu", "Healthy"),
+                                              ("big_lr", "Diverging")])
+def test_each_scenario_trains_and_gets_its_verdict(key, verdict):
+    at = lab()
+    next(b for b in at.button if b.key == f"lab_sc_{key}").click().run()
+    assert not at.exception
+    boxes = [e.value for kind in (at.error, at.warning, at.success) for e in kind]
+    assert any(v.startswith(f"**{verdict}.**") for v in boxes), boxes
+
+
+def test_extreme_settings_stop_at_the_first_non_finite_step_and_still_draw():
+    at = lab()
+    at.slider(key="lab_depth").set_value(50)
+    at.selectbox(key="lab_activation").set_value("relu")
+    at.selectbox(key="lab_init").set_value("constant")
+    at.text_input(key="lab_init_scale").set_value("1e6")
+    at.text_input(key="lab_lr").set_value("10").run()
+    button(at, "Run").click().run()
+    assert not at.exception
+    assert metric(at, "Steps") == "1"
+    assert any("became inf" in e.value for e in at.error)
+    assert len(at.get("vega_lite_chart")) >= 5  # loss, flow, heat map, weights, ratio: all still draw
+
+
+def test_garbage_and_out_of_range_values_get_messages():
+    at = lab()
+    at.text_input(key="lab_lr").set_value("fast").run()
+    assert not at.exception
+    assert any("is not a number" in e.value for e in at.error)
+    at.text_input(key="lab_lr").set_value("100").run()
+    assert any("outside" in e.value for e in at.error)
+    at.text_input(key="lab_lr").set_value("0.05").run()
+    assert not at.error
