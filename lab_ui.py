@@ -189,8 +189,18 @@ def _g(x: float) -> str:
     return f"{x:.4g}"
 
 
-def charts(run: Run, step: int) -> None:
-    """The live charts for the run at a step (1-based)."""
+def charts(run: Run, step: int, live: bool = False) -> None:
+    """The charts for the run at a step (1-based). While playing (`live`) only the three that change
+    most are redrawn, so that the page keeps up with training; the rest return on Pause."""
+    if live:
+        built = tc.live_charts(run)
+        a, b = st.columns(2)
+        a.altair_chart(built["loss"], width="stretch")
+        b.altair_chart(built["flow"], width="stretch")
+        st.altair_chart(built["heat_w"], width="stretch")
+        st.caption("Playing: loss, gradient flow and heat map update live; pause for the other charts, the ledger "
+                   "and the diagnosis.")
+        return
     built = tc.all_charts(run, step)
     if not built:
         return
@@ -281,7 +291,7 @@ def ledger_panel(run: Run, step: int) -> None:
                            f"{run.config.dtype} before subtracting.")
     with st.form(KEY + "set_weight", border=False):
         value = st.text_input(f"Set {weight_label(layer, row, col)} by hand (the notes: 'suppose I initialise it as "
-                              "500') and keep training from there", value="500")
+                              "500') and keep training from there", value="500", key=KEY + "set_value")
         if st.form_submit_button("Set weight", icon=":material/edit:"):
             try:
                 run.set_weight(layer, row, col, float(value.replace(",", "")))

@@ -31,6 +31,13 @@ st.caption("SymPy derives every local factor and the ¼ bound of σ'; exact arit
            "versus the real σ'(z) (with w = 500 a real sigmoid saturates and the gradient vanishes); your own chain "
            "up to 30 neurons deep, checked against torch autograd.")
 
+st.page_link("pages/2_Training_lab.py", label="Training lab: train a real network and watch every layer's gradients",
+             icon=":material/model_training:")
+st.caption("A torch MLP trained one step at a time with the hyperparameters you choose: per-layer gradient norms "
+           "(both ∂L/∂W and ∂L/∂h), a heat map, histograms, the update ledger of any weight, the notes' chain along "
+           "a path, and a diagnosis — exploding, vanishing, too-large learning rate or healthy. Scenarios include "
+           "the notes' w = 500.")
+
 with st.expander("What to look for, in one minute"):
     st.markdown(
         "- **Causes**: large initial weights, large inputs, unbounded activations such as ReLU, and depth "

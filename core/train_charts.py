@@ -225,3 +225,17 @@ def all_charts(run, step: int | None = None) -> dict[str, alt.TopLevelMixin]:
                                  band=(1e-4, 1e-2)),
         "hist": histogram_chart(h["hist"][step - 1], step),
     }
+
+
+def live_charts(run) -> dict[str, alt.TopLevelMixin]:
+    """The three charts redrawn while training plays: loss, gradient flow and the gradient heat map."""
+    h = run.history.arrays()
+    n = len(h["loss"])
+    if n == 0:
+        return {}
+    nf = run.nonfinite.step if run.nonfinite is not None else None
+    return {
+        "loss": loss_chart(h["loss"], nf),
+        "flow": gradient_flow(h["grad_w"][-1], h["grad_h"][-1], n),
+        "heat_w": heatmap(h["grad_w"], "‖∂L/∂W_l‖", nf),
+    }

@@ -38,30 +38,34 @@ with right:
         st.info(f"**{SCENARIOS[scenario_key].title}.** {SCENARIOS[scenario_key].story}", icon=":material/school:")
 
     playing = st.session_state.get(K + "playing", False)
-    c1, c2, c3, c4, c5 = st.columns([1, 1.3, 1, 1, 1], vertical_alignment="bottom")
+    c1, c2, c3 = st.columns(3)
     if c1.button("Step", icon=":material/skip_next:", shortcut="Right", disabled=playing, width="stretch",
                  help="One update (keyboard: →)"):
         lab_ui.train(run, 1)
-    n_steps = c2.number_input("Steps", 1, MAX_STEPS, 100, key=K + "n_steps")
-    if c3.button("Run", icon=":material/fast_forward:", disabled=playing, width="stretch"):
-        lab_ui.train(run, int(n_steps))
-    if c4.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-                 width="stretch", disabled=run.stopped and not playing):
+    if c2.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
+                 width="stretch", disabled=run.stopped and not playing, help="Train continuously, 5 steps per update"):
         st.session_state[K + "playing"] = not playing
         st.rerun()
-    if c5.button("Reset", icon=":material/restart_alt:", width="stretch",
+    if c3.button("Reset", icon=":material/restart_alt:", width="stretch",
                  help="Back to the very same initial weights, data order and optimiser state"):
         run.reset()
         st.session_state[K + "playing"] = False
         st.rerun()
+    c4, c5 = st.columns([2, 1], vertical_alignment="bottom")
+    n_steps = c4.number_input("Steps to run at once", 1, MAX_STEPS, 100, key=K + "n_steps")
+    if c5.button("Run", icon=":material/fast_forward:", disabled=playing, width="stretch"):
+        lab_ui.train(run, int(n_steps))
 
-    @st.fragment(run_every=0.25 if playing else None)
+    @st.fragment(run_every=0.2 if playing else None)
     def live() -> None:
         if st.session_state.get(K + "playing"):
             if run.stopped or run.steps_done >= MAX_STEPS:
                 st.session_state[K + "playing"] = False
-            else:
-                lab_ui.train(run, 5, progress=False)
+                st.rerun()  # the whole page: the Play button turns back, the panels below return
+            lab_ui.train(run, 5, progress=False)
+            lab_ui.status_line(run)
+            lab_ui.charts(run, run.steps_done, live=True)
+            return
         lab_ui.status_line(run)
         n = run.steps_done
         if n == 0:

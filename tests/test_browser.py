@@ -51,3 +51,25 @@ def test_garbage_input_gives_a_message_not_a_traceback(browser, app_url):
     page = open_page(browser, app_url + "/Chain_rule")
     assert "is not a number" in type_factor(page, "__import__('os')")
     page.close()
+
+
+def steps_shown(page) -> int:
+    metric = page.locator("[data-testid='stMetric']").filter(has_text="Steps").locator("[data-testid='stMetricValue']")
+    return int(metric.inner_text().replace(",", ""))
+
+
+def test_training_lab_step_by_keyboard_and_play_live(browser, app_url):
+    page = open_page(browser, app_url + "/Training_lab", width=1280, height=720)
+    page.get_by_role("heading", name="Training lab").first.click()  # focus the page, not a text box
+    page.keyboard.press("ArrowRight")  # the Step button's shortcut
+    page.get_by_text("W₁[1, 1] at step 1").first.wait_for(timeout=60_000)
+    assert steps_shown(page) == 1
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_timeout(4000)  # the fragment reruns every 0.2 s, 5 steps each
+    playing_steps = steps_shown(page)
+    assert playing_steps >= 20, playing_steps
+    page.get_by_role("button", name="Pause").click()
+    wait_for_script(page)
+    page.get_by_text("The update ledger").first.wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()

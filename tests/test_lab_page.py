@@ -86,3 +86,26 @@ def test_garbage_and_out_of_range_values_get_messages():
     assert any("outside" in e.value for e in at.error)
     at.text_input(key="lab_lr").set_value("0.05").run()
     assert not at.error
+
+
+def test_play_trains_while_playing_and_pause_brings_back_the_panels():
+    at = lab()
+    button(at, "Play").click().run()  # timers never fire under AppTest: one fragment run = one tick
+    assert not at.exception
+    assert metric(at, "Steps") == "5"
+    assert any(b.label == "Pause" for b in at.button)
+    button(at, "Pause").click().run()
+    assert not at.exception
+    assert any("Diagnosis" in s.value for s in at.subheader)
+
+
+def test_set_weight_by_hand_then_continue():
+    at = lab()
+    button(at, "Step").click().run()
+    at.text_input(key="lab_set_value").set_value("500")
+    next(b for b in at.button if b.label == "Set weight").click().run()
+    assert not at.exception
+    button(at, "Step").click().run()
+    text = all_text(at)
+    assert "W₁[1, 1] at step 2" in text
+    assert "500 − 0.05" in text  # w_old is the weight set by hand, then lr·∂L/∂w

@@ -9,17 +9,24 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
+def run_snippet(code: str) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    return out.getvalue()
+
+
 def test_python_snippets_run_and_print_what_the_comments_say():
     blocks = re.findall(r"```python\n(.*?)```", README, re.S)
-    assert blocks
-    for code in blocks:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, "README.md", "exec"), {})
-        printed = out.getvalue()
-        assert "500 − 0.01·93,750,000 = −937,000" in printed
-        assert "1/4 (0,)" in printed
-        assert "agree" in printed
+    assert len(blocks) == 2
+    printed = run_snippet(blocks[0])
+    assert "500 − 0.01·93,750,000 = −937,000" in printed
+    assert "1/4 (0,)" in printed
+    assert "agree" in printed
+    lines = run_snippet(blocks[1]).splitlines()
+    assert lines[0] == "(50, 21)"
+    assert lines[1] == "5466"
+    assert lines[2] == "exploding"
 
 
 def test_ci_runs_exactly_the_readme_test_command():
