@@ -20,7 +20,7 @@ from core.recorder import hist_labels
 MAX_POINTS = 400
 BAD = "#CC0000"
 REFERENCE = "#009E73"
-KINDS = ("‖∂L/∂W_l‖ (weight gradient)", "‖∂L/∂h_l‖ (signal back-propagated to h_l)")
+KINDS = ("‖∂L/∂W_l‖ weight gradient", "‖∂L/∂h_l‖ back-propagated signal")
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 
 
@@ -80,29 +80,39 @@ def _current_rule(step: int) -> alt.Chart:
     return alt.Chart(pd.DataFrame({"step": [step]})).mark_rule(color="#888888", strokeWidth=1).encode(x="step:Q")
 
 
-def heatmap(values: np.ndarray, which: str, nonfinite_step: int | None = None) -> alt.Chart:
-    """Layer × step heat map of log₁₀ of a per-layer norm; inf/NaN cells in a separate colour."""
+def heatmap(values: np.ndarray, which: str, nonfinite_step: int | None = None) -> alt.LayerChart:
+    """Layer × step heat map of log₁₀ of a per-layer norm; inf/NaN cells in black.
+
+    Cells are rectangles on quantitative axes (x from a shown step to the next one, y = layer ± ½), which
+    size reliably inside Streamlit's container-width layout (a 100-value band scale did not).
+    """
     steps, layers = values.shape
     idx = shown_steps(steps, (nonfinite_step - 1,) if nonfinite_step else (), max_points=150)
+    ends = np.append(idx[1:], idx[-1] + 1)  # each cell spans to the next shown step
     sub = values[idx]
     df = pd.DataFrame({
-        "step": np.repeat(idx + 1, layers), "layer": np.tile(np.arange(1, layers + 1), len(idx)),
-        "value": sub.reshape(-1)})
+        "step": np.repeat(idx + 1, layers), "x0": np.repeat(idx + 0.5, layers), "x1": np.repeat(ends + 0.5, layers),
+        "layer": np.tile(np.arange(1, layers + 1), len(idx)), "value": sub.reshape(-1)})
+    df["y0"], df["y1"] = df["layer"] - 0.5, df["layer"] + 0.5
     df["log10"] = _log10(df["value"].to_numpy())
     df["status"] = _status(df["value"].to_numpy())
     finite = df[df.status == "finite"]
     lo, hi = (float(finite.log10.min()), float(finite.log10.max())) if len(finite) else (0.0, 1.0)
     mid = 0.0 if lo < 0 < hi else (lo + hi) / 2
-    base = alt.Chart(df).encode(
-        x=alt.X("step:O", title="step", axis=alt.Axis(labelOverlap=True, values=list(_tick_steps(idx + 1)))),
-        y=alt.Y("layer:O", title="layer (1 = next to the input)"))
-    cells = base.transform_filter(alt.datum.status == "finite").mark_rect().encode(
+    x = alt.X("x0:Q", title="step", scale=alt.Scale(domain=[0.5, float(ends[-1]) + 0.5], nice=False, zero=False))
+    y = alt.Y("y0:Q", title="layer (1 = next to the input)",
+              scale=alt.Scale(domain=[layers + 0.5, 0.5], nice=False, zero=False),
+              axis=alt.Axis(values=list(range(1, layers + 1)) if layers <= 25 else alt.Undefined, tickMinStep=1))
+    cells = alt.Chart(finite).mark_rect().encode(
+        x=x, x2="x1:Q", y=y, y2="y1:Q",
         color=alt.Color("log10:Q", title=f"log₁₀ {which}",
-                        scale=alt.Scale(scheme="redblue", reverse=True, domainMid=mid)),
+                        scale=alt.Scale(scheme="redblue", reverse=True, domainMid=mid),
+                        legend=alt.Legend(gradientLength=int(min(100, 18 * layers)))),
         tooltip=["step:Q", "layer:Q", alt.Tooltip("value:Q", format=".3e")])
-    bad = base.transform_filter(alt.datum.status != "finite").mark_rect(color="#000000").encode(
-        tooltip=["step:Q", "layer:Q", "status:N"])
-    return alt.layer(cells, bad).properties(width=600, height=max(140, 18 * layers), title=f"{which} by layer and step "
+    bad = alt.Chart(df[df.status != "finite"]).mark_rect(color="#000000").encode(
+        x=x, x2="x1:Q", y=y, y2="y1:Q", tooltip=["step:Q", "layer:Q", "status:N"])
+    # Streamlit fits title, axes and legend into `height`: leave room for them beyond the rows.
+    return alt.layer(cells, bad).properties(height=130 + 18 * layers, title=f"{which} by layer and step "
                                             "(black: inf or NaN)")
 
 
@@ -121,7 +131,7 @@ def gradient_flow(grad_w: np.ndarray, grad_h: np.ndarray, step: int) -> alt.Laye
     df["status"] = _status(df["value"].to_numpy())
     top = _top(df["log10"].to_numpy())
     colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=list(KINDS), range=OKABE_ITO[:2]),
-                       legend=alt.Legend(orient="bottom", labelLimit=420, direction="vertical"))
+                       legend=alt.Legend(orient="top", labelLimit=300, direction="vertical"))
     line = alt.Chart(df[df.status == "finite"]).mark_line(point=alt.OverlayMarkDef(size=60)).encode(
         x=alt.X("layer:Q", title="layer (1 = next to the input)", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("log10:Q", title="log₁₀ norm", scale=alt.Scale(zero=False)), color=colour,
@@ -146,7 +156,9 @@ def per_layer_lines(values: np.ndarray, title: str, y_title: str, current: int |
     top = _top(df["log10"].to_numpy())
     line = alt.Chart(df[df.status == "finite"]).mark_line().encode(
         x=alt.X("step:Q", title="step"), y=alt.Y("log10:Q", title=y_title, scale=alt.Scale(zero=False)),
-        color=alt.Color("layer:O", title="layer", scale=alt.Scale(scheme="viridis", domain=list(range(1, layers + 1)))),
+        color=alt.Color("layer:Q", title="layer", scale=alt.Scale(scheme="viridis", domain=[1, max(layers, 2)]),
+                        legend=alt.Legend(gradientLength=120, tickMinStep=1)),
+        detail="layer:N",
         tooltip=["step:Q", "layer:Q", alt.Tooltip("value:Q", format=".3e")])
     layers = []
     if band is not None:
@@ -158,7 +170,7 @@ def per_layer_lines(values: np.ndarray, title: str, y_title: str, current: int |
     layers += [line, _nonfinite_marks(df, "step", top)]
     if current:
         layers.append(_current_rule(current))
-    return alt.layer(*layers).properties(height=230, title=title)
+    return alt.layer(*layers).properties(height=280, title=title)
 
 
 def histogram_chart(hist: np.ndarray, step: int) -> alt.Chart:
@@ -173,9 +185,9 @@ def histogram_chart(hist: np.ndarray, step: int) -> alt.Chart:
                 scale=alt.Scale(domain=labels), axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("layer:O", title="layer"),
         color=alt.Color("share:Q", title="share of the layer's weights", scale=alt.Scale(scheme="blues"),
-                        legend=alt.Legend(format=".0%")),
+                        legend=alt.Legend(format=".0%", gradientLength=int(min(100, 18 * layers)))),
         tooltip=["layer:Q", "bin:N", alt.Tooltip("share:Q", format=".1%")],
-    ).properties(height=max(140, 18 * layers), title=f"Histogram of weight gradients at step {step}")
+    ).properties(height=200 + 18 * layers, title=f"Histogram of weight gradients at step {step}")
 
 
 def network_chart(grads: list[np.ndarray], max_layers: int = 7, max_units: int = 8) -> alt.LayerChart | None:
@@ -198,7 +210,8 @@ def network_chart(grads: list[np.ndarray], max_layers: int = 7, max_units: int =
         "output" if layer == len(sizes) - 1 else f"h_{layer}")} for (layer, _), (x, y) in pos.items()])
     rule = alt.Chart(df[df.status == "finite"]).mark_rule(strokeWidth=2.5).encode(
         x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), x2="x2:Q", y2="y2:Q",
-        color=alt.Color("log10:Q", title="log₁₀|∂L/∂w|", scale=alt.Scale(scheme="inferno", reverse=True)),
+        color=alt.Color("log10:Q", title="log₁₀|∂L/∂w|", scale=alt.Scale(scheme="inferno", reverse=True),
+                        legend=alt.Legend(gradientLength=150)),
         tooltip=["weight:N", alt.Tooltip("grad:Q", format=".3e")])
     bad = alt.Chart(df[df.status != "finite"]).mark_rule(strokeWidth=3, color=BAD, strokeDash=[4, 2]).encode(
         x="x:Q", y="y:Q", x2="x2:Q", y2="y2:Q", tooltip=["weight:N", "status:N"])
