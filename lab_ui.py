@@ -184,9 +184,10 @@ def _delta(loss: np.ndarray) -> str | None:
 
 
 def _g(x: float) -> str:
+    """4 significant digits, thousands separators, × 10ⁿ for very large or small numbers, ∞ and NaN spelled out."""
     if not math.isfinite(x):
         return "NaN" if math.isnan(x) else ("∞" if x > 0 else "−∞")
-    return f"{x:.4g}"
+    return fmt(float(f"{x:.4g}"), plain_range=(-4, 7)).removeprefix("≈ ")
 
 
 def charts(run: Run, step: int, live: bool = False) -> None:

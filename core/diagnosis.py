@@ -77,10 +77,14 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
     per_layer = depth_gain ** (1 / (L - 1)) if L >= 2 and depth_gain > 0 and math.isfinite(depth_gain) else math.nan
     grows = depth_gain >= DEPTH_GAIN_EXPLODING
     shrinks = depth_gain <= DEPTH_GAIN_VANISHING
-    symptoms.append(Symptom(
-        "back-propagated signal grows with depth", bool(grows),
-        f"at step 1, ‖∂L/∂h₁‖ / ‖∂L/∂h_{L}‖ = {_g(depth_gain)}: a factor ≈ {_g(per_layer)} per layer on the way "
-        "back to the input" if L >= 2 else "needs at least 2 hidden layers"))
+    if L < 2:
+        gain_text = "needs at least 2 hidden layers"
+    elif depth_gain == 0:
+        gain_text = f"at step 1, ‖∂L/∂h₁‖ is exactly 0 while ‖∂L/∂h_{L}‖ = {_g(grad_h[0, -1])}: nothing reaches layer 1"
+    else:
+        gain_text = (f"at step 1, ‖∂L/∂h₁‖ / ‖∂L/∂h_{L}‖ = {_g(depth_gain)}: a factor ≈ {_g(per_layer)} per layer on "
+                     "the way back to the input")
+    symptoms.append(Symptom("back-propagated signal grows with depth", bool(grows), gain_text))
 
     # Seeds symptom: the gradient norm persistently above the threshold.
     above = np.mean(~(grad_norm <= threshold)) if steps else 0.0  # NaN and inf count as above

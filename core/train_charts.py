@@ -19,6 +19,7 @@ from core.recorder import hist_labels
 
 MAX_POINTS = 400
 BAD = "#CC0000"
+ZERO = "#BBBBBB"
 REFERENCE = "#009E73"
 KINDS = ("‖∂L/∂W_l‖ weight gradient", "‖∂L/∂h_l‖ back-propagated signal")
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -73,7 +74,7 @@ def loss_chart(loss: np.ndarray, nonfinite_step: int | None, current: int | None
             x="step:Q", y=alt.value(0), text="label:N"))
     if current:
         layers.append(_current_rule(current))
-    return alt.layer(*layers).properties(height=230, title="Loss (log scale)")
+    return alt.layer(*layers).properties(height=320, title="Loss (log scale)")
 
 
 def _current_rule(step: int) -> alt.Chart:
@@ -96,11 +97,12 @@ def heatmap(values: np.ndarray, which: str, nonfinite_step: int | None = None) -
     df["y0"], df["y1"] = df["layer"] - 0.5, df["layer"] + 0.5
     df["log10"] = _log10(df["value"].to_numpy())
     df["status"] = _status(df["value"].to_numpy())
-    finite = df[df.status == "finite"]
+    finite = df[(df.status == "finite") & (df.value != 0)]
+    zero = df[(df.status == "finite") & (df.value == 0)]
     lo, hi = (float(finite.log10.min()), float(finite.log10.max())) if len(finite) else (0.0, 1.0)
     mid = 0.0 if lo < 0 < hi else (lo + hi) / 2
     x = alt.X("x0:Q", title="step", scale=alt.Scale(domain=[0.5, float(ends[-1]) + 0.5], nice=False, zero=False))
-    y = alt.Y("y0:Q", title="layer (1 = next to the input)",
+    y = alt.Y("y0:Q", title="layer",  # a long rotated title would squeeze the rows: Vega fits it into the height
               scale=alt.Scale(domain=[layers + 0.5, 0.5], nice=False, zero=False),
               axis=alt.Axis(values=list(range(1, layers + 1)) if layers <= 25 else alt.Undefined, tickMinStep=1))
     cells = alt.Chart(finite).mark_rect().encode(
@@ -111,9 +113,13 @@ def heatmap(values: np.ndarray, which: str, nonfinite_step: int | None = None) -
         tooltip=["step:Q", "layer:Q", alt.Tooltip("value:Q", format=".3e")])
     bad = alt.Chart(df[df.status != "finite"]).mark_rect(color="#000000").encode(
         x=x, x2="x1:Q", y=y, y2="y1:Q", tooltip=["step:Q", "layer:Q", "status:N"])
+    zeros = alt.Chart(zero.assign(what="exactly 0")).mark_rect(color=ZERO).encode(
+        x=x, x2="x1:Q", y=y, y2="y1:Q", tooltip=["step:Q", "layer:Q", "what:N"])
     # Streamlit fits title, axes and legend into `height`: leave room for them beyond the rows.
-    return alt.layer(cells, bad).properties(height=130 + 18 * layers, title=f"{which} by layer and step "
-                                            "(black: inf or NaN)")
+    return alt.layer(cells, zeros, bad).properties(
+        height=130 + 18 * layers,
+        title=alt.Title(f"{which} by layer and step", subtitle="layer 1 is next to the input · black: inf or NaN · "
+                        "grey: exactly 0 (no gradient at all)"))
 
 
 def _tick_steps(steps: np.ndarray) -> np.ndarray:
@@ -133,15 +139,18 @@ def gradient_flow(grad_w: np.ndarray, grad_h: np.ndarray, step: int) -> alt.Laye
     colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=list(KINDS), range=OKABE_ITO[:2]),
                        legend=alt.Legend(orient="top", labelLimit=300, direction="vertical"))
     line = alt.Chart(df[df.status == "finite"]).mark_line(point=alt.OverlayMarkDef(size=60)).encode(
-        x=alt.X("layer:Q", title="layer (1 = next to the input)", axis=alt.Axis(tickMinStep=1)),
+        x=alt.X("layer:Q", title="layer (1 = next to the input; ✚ = exactly 0)", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("log10:Q", title="log₁₀ norm", scale=alt.Scale(zero=False)), color=colour,
         tooltip=["layer:Q", "kind:N", alt.Tooltip("value:Q", format=".3e")])
     zero = df[(df.status == "finite") & (df.value == 0)]
     layers = [line, _nonfinite_marks(df, "layer", top)]
-    if len(zero):
-        layers.append(alt.Chart(zero.assign(bottom=0)).mark_point(shape="cross", color="#000000", size=90).encode(
-            x="layer:Q", y=alt.Y("bottom:Q"), tooltip=["layer:Q", "kind:N"]))
-    return alt.layer(*layers).properties(height=260, title=f"Gradient flow at step {step}")
+    if len(zero):  # log 0 = −∞: drawn below the lowest finite value, labelled in the tooltip
+        finite_logs = df["log10"].to_numpy()[np.isfinite(df["log10"].to_numpy())]
+        bottom = float(finite_logs.min()) - 1 if len(finite_logs) else 0.0
+        layers.append(alt.Chart(zero.assign(bottom=bottom, what="exactly 0")).mark_point(
+            shape="cross", color="#000000", size=110, filled=True).encode(
+            x="layer:Q", y=alt.Y("bottom:Q"), tooltip=["layer:Q", "kind:N", "what:N"]))
+    return alt.layer(*layers).properties(height=320, title=f"Gradient flow at step {step}")
 
 
 def per_layer_lines(values: np.ndarray, title: str, y_title: str, current: int | None = None,
