@@ -38,6 +38,8 @@ LIMITS = {
     "depth": (1, 50), "width": (1, 256), "n_samples": (16, 5000), "batch_size": (1, 5000),
     "lr": (1e-6, 10.0), "init_scale": (-1e6, 1e6), "bias_init": (-1e6, 1e6), "input_scale": (1e-6, 1e6),
     "seed": (0, 2**31 - 1), "momentum": (0.0, 0.999), "noise": (0.0, 10.0),
+    "clip_norm": (0.0, 1e12), "clip_value": (0.0, 1e12), "l1": (0.0, 10.0), "l2": (0.0, 10.0),
+    "weight_decay": (0.0, 10.0),
 }
 MAX_STEPS = 10_000  # per run; the history is preallocated in chunks up to this
 
@@ -65,6 +67,15 @@ class TrainConfig:
     batch_size: int = 64
     seed: int = 0
     dtype: str = "float32"
+    # Remedies (all off by default; see core/remedies.py for what each does and why)
+    clip_norm: float = 0.0  # > 0: rescale the gradient so that its global norm is at most this
+    clip_value: float = 0.0  # > 0: clamp every gradient component to [−v, v]
+    l1: float = 0.0  # loss + l1·Σ|w|
+    l2: float = 0.0  # loss + (l2/2)·Σw²
+    weight_decay: float = 0.0  # the optimiser's decoupled shrinkage (torch's weight_decay argument)
+    batchnorm: bool = False  # BatchNorm1d after every hidden Linear, before the activation
+    weightnorm: bool = False  # W = g·v/‖v‖ per output unit (nn.utils.parametrizations.weight_norm)
+    normalize_inputs: bool = False  # standardise every input column (after the input scale)
 
     def validated(self) -> TrainConfig:
         """Return self if every value is acceptable, else raise ConfigError naming the first bad one."""
@@ -76,10 +87,15 @@ class TrainConfig:
         for name, (lo, hi) in LIMITS.items():
             value = getattr(self, name)
             is_int = name in ("depth", "width", "n_samples", "batch_size", "seed")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (is_int and value != int(value)):
+            if isinstance(value, bool) or not isinstance(value, int if is_int else (int, float)):
                 raise ConfigError(f"{name} must be a {'whole ' if is_int else ''}number (got {value!r}).")
             if not math.isfinite(value) or not lo <= value <= hi:
                 raise ConfigError(f"{name} = {value:g} is outside the allowed range {lo:g} … {hi:g}.")
+        for name in ("batchnorm", "weightnorm", "normalize_inputs"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false (got {getattr(self, name)!r}).")
+        if self.batchnorm and self.batch_size < 2:
+            raise ConfigError("Batch normalisation needs batches of at least 2 samples.")
         if self.batch_size > self.n_samples and self.dataset != "csv":
             raise ConfigError(f"batch_size ({self.batch_size}) cannot exceed the number of samples ({self.n_samples}).")
         return self
@@ -102,7 +118,13 @@ class TrainConfig:
                 raw = data[f.name]
                 kind = type(getattr(cls(), f.name))
                 try:
-                    kwargs[f.name] = kind(float(raw)) if kind is int else kind(raw)
-                except (TypeError, ValueError) as exc:
+                    if kind is bool:
+                        text = str(raw).strip().lower()
+                        if text not in ("true", "false", "1", "0"):
+                            raise ValueError(raw)
+                        kwargs[f.name] = text in ("true", "1")
+                    else:
+                        kwargs[f.name] = kind(float(raw)) if kind is int else kind(raw)
+                except (TypeError, ValueError, OverflowError) as exc:
                     raise ConfigError(f"{f.name}: cannot read {raw!r} as a {kind.__name__}.") from exc
         return cls(**kwargs).validated()

@@ -28,10 +28,12 @@ class MLP(nn.Module):
     `forward` also returns the hidden outputs h₁ … h_L so that ∂L/∂h_l can be measured.
     """
 
-    def __init__(self, n_in: int, width: int, depth: int, n_out: int, activation: str):
+    def __init__(self, n_in: int, width: int, depth: int, n_out: int, activation: str, batchnorm: bool = False):
         super().__init__()
         sizes = [n_in] + [width] * depth + [n_out]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        # BatchNorm1d after every hidden Linear, before the activation (Ioffe & Szegedy 2015).
+        self.norms = nn.ModuleList(nn.BatchNorm1d(width) for _ in range(depth)) if batchnorm else None
         self.activation = activation
         self._phi = _ACTIVATIONS[activation]
 
@@ -39,9 +41,14 @@ class MLP(nn.Module):
         hidden = []
         h = x
         layers = list(self.layers)  # (slicing a ModuleList would build a new ModuleList every call)
-        for layer in layers[:-1]:
-            h = self._phi(layer(h))
-            hidden.append(h)
+        if self.norms is None:
+            for layer in layers[:-1]:
+                h = self._phi(layer(h))
+                hidden.append(h)
+        else:
+            for layer, norm in zip(layers[:-1], self.norms, strict=True):
+                h = self._phi(norm(layer(h)))
+                hidden.append(h)
         return layers[-1](h), hidden
 
     @property
@@ -73,9 +80,9 @@ def initialise(model: MLP, config: TrainConfig, generator: torch.Generator) -> N
             elif config.init == "default":
                 nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=generator)
             elif config.init == "xavier_uniform":
-                nn.init.xavier_uniform_(w, gain=scale, generator=generator)
+                nn.init.xavier_uniform_(w, gain=abs(scale), generator=generator)
             elif config.init == "xavier_normal":
-                nn.init.xavier_normal_(w, gain=scale, generator=generator)
+                nn.init.xavier_normal_(w, gain=abs(scale), generator=generator)
             elif config.init == "he_normal":
                 nn.init.kaiming_normal_(w, a=leak, nonlinearity=he_kind, generator=generator)
                 w.mul_(scale)
@@ -92,8 +99,15 @@ def initialise(model: MLP, config: TrainConfig, generator: torch.Generator) -> N
 
 
 def build(config: TrainConfig, n_in: int, n_out: int, generator: torch.Generator) -> MLP:
-    """The network a config describes, initialised from `generator`, in the config's dtype."""
-    model = MLP(n_in, config.width, config.depth, n_out, config.activation)
+    """The network a config describes, initialised from `generator`, in the config's dtype.
+
+    Batch norm adds no random numbers and weight norm reparametrises the initial weights, so a
+    network with either remedy starts from exactly the same W as the one without.
+    """
+    model = MLP(n_in, config.width, config.depth, n_out, config.activation, config.batchnorm)
     model.to(getattr(torch, config.dtype))
     initialise(model, config, generator)
+    if config.weightnorm:  # W = g · v/‖v‖ per output unit; g and v become the trained parameters
+        for layer in model.layers:
+            nn.utils.parametrizations.weight_norm(layer, name="weight", dim=0)
     return model
