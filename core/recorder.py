@@ -108,7 +108,14 @@ class History:
 
 
 class Recorder:
-    """Collects steps cheaply and reduces them in batches into a History."""
+    """Collects steps cheaply and reduces them in batches into a History.
+
+    Every numpy or torch call costs microseconds of dispatch whatever the size of its data, and the tensors of
+    a step are small, so `add` makes few calls: one `torch._foreach_copy_` of the weight gradients and one
+    `np.concatenate` of the weights into preallocated pending rows, and for the hidden layers a stack and one
+    reduction each (while h_l and ∂L/∂h_l are still in the cache). Everything that needs the weight rows
+    (norms, update ratios, histograms) waits for `flush`, which reduces all pending steps at once.
+    """
 
     def __init__(self, weights: list[torch.Tensor], n_hidden: int, activation: str, dtype: torch.dtype,
                  max_steps: int):
@@ -120,18 +127,23 @@ class Recorder:
         self.w_flat = [w.detach().numpy().reshape(-1) for w in weights]  # share memory with the parameters
         np_dtype = np.float64 if dtype == torch.float64 else np.float32
         per_step = np.dtype(np_dtype).itemsize * 2 * self.n_weights
-        self.capacity = int(max(1, min(32, PENDING_BYTES // max(per_step, 1))))
-        self.grads = np.empty((self.capacity, self.n_weights), dtype=np_dtype)
-        self.snap = np.empty((self.capacity + 1, self.n_weights), dtype=np_dtype)  # row 0: before the 1st step
-        # per step: loss, tracked w_old, ∂L/∂w, w_new, then ‖∂L/∂h_l‖ and the saturation of each hidden layer
-        self.small = np.empty((self.capacity, 4 + 2 * n_hidden))
+        self.capacity = cap = int(max(1, min(32, PENDING_BYTES // max(per_step, 1))))
+        self.grads = np.empty((cap, self.n_weights), dtype=np_dtype)
+        self.snap = np.empty((cap + 1, self.n_weights), dtype=np_dtype)  # row 0: before the 1st pending step
+        grads = torch.from_numpy(self.grads)
+        # add() copies step k's gradients into these views of grads[k], one per weight matrix
+        self._grad_rows = [[grads[k, s: s + n].view(w.shape) for s, n, w in zip(self.starts, self.sizes, weights, strict=True)]
+                           for k in range(cap)]
+        self.small = np.empty((cap, 4))  # per step: loss, tracked w_old, ∂L/∂w, w_new
+        self.h_norms = np.empty((cap, n_hidden))  # ‖∂L/∂h_l‖ per step
+        self.hidden_shape: tuple[int, ...] | None = None  # (batch, width) of every h_l; buffers follow it
         self.pending = 0
         self.last_tensors: tuple = ()
         self.history = History(self.n_layers, n_hidden, max_steps)
         bits, bias = (52, 1023) if dtype == torch.float64 else (23, 127)
         self.int_type = np.int64 if dtype == torch.float64 else np.int32
         self.bits, self.mask, self.n_exp = bits, 2 * bias + 1, 2 * bias + 2
-        self.offsets = (np.arange(self.capacity)[:, None] * (self.n_layers * self.n_exp)
+        self.offsets = (np.arange(cap)[:, None] * (self.n_layers * self.n_exp)
                         + np.repeat(np.arange(self.n_layers) * self.n_exp, self.sizes)[None, :]).astype(self.int_type)
         # Binary exponent e covers [2^(e−bias), 2^(e−bias+1)); its decade is floor((e − bias)·log₁₀2).
         decade = np.floor((np.arange(self.n_exp) - bias) * math.log10(2)).astype(np.int64)
@@ -140,6 +152,21 @@ class Recorder:
         self.bin_starts = np.searchsorted(bins, np.arange(HIST_BINS))  # bins never decreases with e
         self.nonfinite: NonFinite | None = None
         self.begin()
+
+    def _hidden_buffers(self, shape: tuple[int, ...], dtype: torch.dtype) -> None:
+        """Scratch tensors for the stacked h_l and ∂L/∂h_l of one step, and the per-step saturation data.
+
+        ReLU and leaky ReLU keep each unit's maximum over the batch (its count of dead units is taken at flush);
+        tanh and sigmoid keep the count of saturated values.
+        """
+        L = self.n_hidden
+        self.hidden_shape = shape
+        self._stacked = torch.empty((L, *shape), dtype=dtype)
+        self._stacked_flat = self._stacked.view(L, -1)
+        if self.activation in ("relu", "leaky_relu"):
+            self._unit_max = torch.empty((self.capacity, L, shape[-1]), dtype=dtype)
+        else:
+            self._sat_counts = torch.zeros((self.capacity, L), dtype=torch.int64)
 
     @property
     def steps(self) -> int:
@@ -152,22 +179,48 @@ class Recorder:
     def add(self, loss_value: float, tracked: tuple[float, float, float], w_grads, h_grads, hidden, out, loss) -> None:
         """Store one step (after the optimiser's update); flush at once if the loss stopped being finite."""
         k = self.pending
-        np.concatenate([g.numpy().reshape(-1) for g in w_grads], out=self.grads[k])
+        torch._foreach_copy_(self._grad_rows[k], w_grads)
         np.concatenate(self.w_flat, out=self.snap[k + 1])
-        self.small[k, :4] = (loss_value, *tracked)
+        self.small[k] = (loss_value, *tracked)
         if self.n_hidden:
-            with torch.no_grad():
-                norms = torch.stack(torch._foreach_norm(h_grads)).numpy()
-                if not np.isfinite(norms).all():  # float32's sum of squares overflows past ≈1.8e19: use float64
-                    norms = torch.stack(torch._foreach_norm(h_grads, 2, dtype=torch.float64)).numpy()
-                self.small[k, 4: 4 + self.n_hidden] = norms
-                self.small[k, 4 + self.n_hidden:] = self._saturation(torch.stack(hidden))
+            self._hidden_step(k, h_grads, hidden)
         self.last_tensors = (w_grads, h_grads, hidden, out, loss)
         self.pending += 1
         # A non-finite weight or gradient reaches the loss at the latest one step later; the flush then
         # finds the first step whose norms are not finite.
         if not math.isfinite(loss_value) or self.pending == self.capacity:
             self.flush()
+
+    def _hidden_step(self, k: int, h_grads, hidden) -> None:
+        """‖∂L/∂h_l‖ and the saturation data of step k: a stack, then one reduction over all hidden layers."""
+        with torch.no_grad():
+            if tuple(hidden[0].shape) != self.hidden_shape:  # the first step
+                self._hidden_buffers(tuple(hidden[0].shape), hidden[0].dtype)
+            stacked = self._stacked
+            torch.stack(h_grads, out=stacked)
+            norms = torch.linalg.vector_norm(self._stacked_flat, dim=1).numpy()
+            if not np.isfinite(norms).all():  # float32's sum of squares overflows past ≈1.8e19: use float64
+                norms = torch.linalg.vector_norm(self._stacked_flat, dim=1, dtype=torch.float64).numpy()
+            self.h_norms[k] = norms
+            if self.activation == "linear":
+                return
+            torch.stack(hidden, out=stacked)
+            if self.activation in ("relu", "leaky_relu"):
+                torch.amax(stacked, dim=1, out=self._unit_max[k])
+            elif self.activation == "tanh":
+                torch.sum(stacked.abs_() > SATURATION, dim=(1, 2), out=self._sat_counts[k])
+            else:  # sigmoid
+                torch.sum(stacked.sub_(0.5).abs_() > SATURATION - 0.5, dim=(1, 2), out=self._sat_counts[k])
+
+    def _saturation(self, p: int) -> np.ndarray:
+        """(p, L) fraction of saturated (sigmoid, tanh) or dead (ReLU) units in each hidden layer."""
+        if self.activation == "relu":  # dead: 0 for every sample in the batch (outputs are ≥ 0, so: max 0)
+            return (self._unit_max[:p] == 0).sum(dim=2).numpy() / self.hidden_shape[-1]
+        if self.activation == "leaky_relu":  # dead: on the negative side for every sample in the batch
+            return (self._unit_max[:p] <= 0).sum(dim=2).numpy() / self.hidden_shape[-1]
+        if self.activation in ("tanh", "sigmoid"):
+            return self._sat_counts[:p].numpy() / math.prod(self.hidden_shape)
+        return np.zeros((p, self.n_hidden))
 
     def flush(self) -> None:
         """Reduce the pending steps into history rows."""
@@ -182,8 +235,9 @@ class Recorder:
             ratio = delta / w_norms[:p]
             grad_norm = np.sqrt(np.einsum("ij,ij->i", grad_w, grad_w))
         small = self.small[:p]
-        rows = np.concatenate([small[:, :1], grad_norm[:, None], grad_w, small[:, 4: 4 + L], w_norms[1:], ratio,
-                               small[:, 4 + L:], small[:, 1:4]], axis=1)
+        saturation = self._saturation(p) if L else np.zeros((p, 0))
+        rows = np.concatenate([small[:, :1], grad_norm[:, None], grad_w, self.h_norms[:p], w_norms[1:], ratio,
+                               saturation, small[:, 1:4]], axis=1)
         first = self.history.n
         self.history.extend(rows, self._histograms(p))
         checked = rows[:, : 2 + L1 + L + L1]  # loss, norms of gradients and weights
@@ -218,19 +272,6 @@ class Recorder:
             np.multiply(squares, squares, out=squares)
             out = np.add.reduceat(squares, self.starts, axis=1)
         return np.sqrt(out)
-
-    def _saturation(self, hidden: torch.Tensor) -> np.ndarray:
-        """(L, batch, width) hidden outputs → (L,) fraction of saturated (sigmoid, tanh) or dead (ReLU) units."""
-        units = hidden.shape[1] * hidden.shape[2]
-        if self.activation == "tanh":
-            return (hidden.abs() > SATURATION).sum(dim=(1, 2)).numpy() / units
-        if self.activation == "sigmoid":
-            return ((hidden - 0.5).abs() > SATURATION - 0.5).sum(dim=(1, 2)).numpy() / units
-        if self.activation == "relu":  # dead: 0 for every sample in the batch (outputs are ≥ 0, so: sum 0)
-            return (hidden.sum(dim=1) == 0).sum(dim=1).numpy() / hidden.shape[2]
-        if self.activation == "leaky_relu":  # dead: on the negative side for every sample in the batch
-            return (hidden.amax(dim=1) <= 0).sum(dim=1).numpy() / hidden.shape[2]
-        return np.zeros(hidden.shape[0])
 
     def _histograms(self, p: int) -> np.ndarray:
         """Fraction of each layer's weights per decade of |∂L/∂w|, read from the floats' binary exponents.
