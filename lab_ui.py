@@ -231,7 +231,7 @@ def charts(run: Run, step: int, live: bool = False) -> None:
     with tabs[3]:
         st.altair_chart(built["hist"], width="stretch")
     with tabs[4]:
-        grads = [w.grad.detach().numpy() if w.grad is not None else np.zeros(tuple(w.shape)) for w in run.weights]
+        grads = run.last_weight_grads or [np.zeros(tuple(w.shape)) for w in run.weights]
         net = tc.network_chart(grads)
         if net is None:
             st.info("The network diagram is drawn for small networks (up to 6 hidden layers of 8 units).",
@@ -321,7 +321,11 @@ def path_panel(run: Run) -> None:
         st.error(f"Give {len(sizes)} whole numbers separated by commas, each within its layer's size "
                  f"({', '.join(str(s) for s in sizes)}).", icon=":material/warning:")
         return
-    chain = path_chain(run.model, run.x, run.y, run.loss_name, path)
+    try:
+        chain = path_chain(run.model, run.x, run.y, run.loss_name, path)
+    except ValueError as err:
+        st.info(f"No path chain here: {err}.", icon=":material/info:")
+        return
     culprit = chain.culprit
     df = pd.DataFrame({
         "factor (from the loss inward)": [f.name for f in chain.factors],

@@ -128,4 +128,8 @@ def make_dataset(config: TrainConfig, csv_bytes: bytes | None = None) -> Dataset
     n_outputs = int(y.max()) + 1 if task == "classification" else 1
     if task == "classification" and n_outputs < 2:
         raise ConfigError("The target column has a single class; there is nothing to classify.")
-    return Dataset(x * config.input_scale, y, task, n_outputs, name)
+    x = x * config.input_scale
+    if config.normalize_inputs:  # the fix for large inputs: every column to mean 0, standard deviation 1
+        std = x.std(axis=0)
+        x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    return Dataset(x, y, task, n_outputs, name)

@@ -102,6 +102,9 @@ def path_chain(model, x: torch.Tensor, y: torch.Tensor, loss_name: str, path: tu
     path contributes ∂L/∂ŷ_k · W_out[k, j_L]·φ'(z_L[j_L]) · … · W₂[j₂, j₁]·φ'(z₁[j₁]) · x_i — the notes'
     product of local factors, each of which can be larger or smaller than 1.
     """
+    if getattr(model, "norms", None) is not None:
+        raise ValueError("with batch normalisation a unit's factor depends on the whole batch, not on one sample's "
+                         "path: the path chain is shown for networks without batch norm")
     layers = list(model.layers)
     n_hidden = len(layers) - 1
     if len(path) != n_hidden + 2:

@@ -28,6 +28,24 @@ SATURATION = 0.99  # |tanh| > 0.99 or sigmoid outside (0.01, 0.99): the derivati
 PENDING_BYTES = 8_000_000  # memory the pending steps may hold before a flush
 
 
+def _row_norms(block: np.ndarray) -> np.ndarray:
+    """(steps, n) → (steps,) Euclidean norms in float64, exact for every row whose elements are finite.
+
+    A plain sum of squares overflows past ≈1.8e19 in float32 and ≈1.3e154 in float64 although the norm
+    itself is representable; such rows are computed as max|x| · ‖x / max|x|‖ instead. A row holding inf or
+    NaN gets inf or NaN.
+    """
+    b = block.astype(np.float64, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.sqrt(np.einsum("ij,ij->i", b, b))
+        over = np.isinf(out) & np.isfinite(b).all(axis=1)
+        if over.any():
+            sub = b[over]
+            scaled = sub / np.abs(sub).max(axis=1, keepdims=True)
+            out[over] = np.abs(sub).max(axis=1) * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+    return out
+
+
 def hist_labels() -> list[str]:
     """Labels of the histogram bins, e.g. '< 1e-10', '1e-3 … 1e-2', '≥ 1e10, inf, NaN'."""
     labels = [f"< 1e{HIST_LO}"]
@@ -61,12 +79,14 @@ class NonFinite:
 class History:
     """Per-step records in preallocated arrays (grown by doubling up to `max_steps`)."""
 
-    FIELDS = ("loss", "grad_norm", "grad_w", "grad_h", "weight", "update_ratio", "saturation", "tracked")
+    FIELDS = ("loss", "grad_norm", "grad_w", "grad_h", "weight", "update_ratio", "saturation", "tracked",
+              "grad_total_raw", "grad_total")
 
     def __init__(self, n_layers: int, n_hidden: int, max_steps: int):
         self.n, self.n_layers, self.n_hidden, self.max_steps = 0, n_layers, n_hidden, max_steps
         widths = {"loss": 1, "grad_norm": 1, "grad_w": n_layers, "grad_h": n_hidden, "weight": n_layers,
-                  "update_ratio": n_layers, "saturation": n_hidden, "tracked": 3}
+                  "update_ratio": n_layers, "saturation": n_hidden, "tracked": 3,
+                  "grad_total_raw": 1, "grad_total": 1}
         self._slices, start = {}, 0
         for name in self.FIELDS:  # every float of a step in one row
             self._slices[name] = slice(start, start + widths[name])
@@ -93,9 +113,12 @@ class History:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Views of the recorded steps: loss (T,), grad_norm (T,), grad_w (T, L+1), grad_h (T, L),
-        weight (T, L+1), update_ratio (T, L+1), saturation (T, L), tracked (T, 3), hist (T, L+1, bins)."""
+        weight (T, L+1), update_ratio (T, L+1), saturation (T, L), tracked (T, 3), hist (T, L+1, bins),
+        grad_total_raw (T,) and grad_total (T,): the global norm of the gradient of every trained parameter
+        before and after clipping (equal without clipping)."""
         out = {name: self._rows[: self.n, sl] for name, sl in self._slices.items()}
-        out["loss"], out["grad_norm"] = out["loss"][:, 0], out["grad_norm"][:, 0]
+        for name in ("loss", "grad_norm", "grad_total_raw", "grad_total"):
+            out[name] = out[name][:, 0]
         out["hist"] = self._hist[: self.n]
         return out
 
@@ -118,7 +141,11 @@ class Recorder:
     """
 
     def __init__(self, weights: list[torch.Tensor], n_hidden: int, activation: str, dtype: torch.dtype,
-                 max_steps: int):
+                 max_steps: int, others: list[torch.Tensor] = (), weights_are_parameters: bool = True):
+        """`weights`: the weight matrices W_l whose gradients and values are recorded (shared memory: they are
+        read after every step). `others`: the other trained parameters (biases, batch-norm γ and β, weight
+        norm's g and v), whose gradients only enter the global gradient norm. With weight normalisation the
+        W_l are not parameters themselves, so `weights_are_parameters` is False and only `others` count."""
         self.activation = activation
         self.n_layers, self.n_hidden = len(weights), n_hidden
         self.sizes = np.array([w.numel() for w in weights])
@@ -134,7 +161,15 @@ class Recorder:
         # add() copies step k's gradients into these views of grads[k], one per weight matrix
         self._grad_rows = [[grads[k, s: s + n].view(w.shape) for s, n, w in zip(self.starts, self.sizes, weights, strict=True)]
                            for k in range(cap)]
-        self.small = np.empty((cap, 4))  # per step: loss, tracked w_old, ∂L/∂w, w_new
+        self.n_other = sum(t.numel() for t in others)
+        self.weights_are_parameters = weights_are_parameters
+        self.other_grads = np.empty((cap, self.n_other), dtype=np_dtype)
+        other = torch.from_numpy(self.other_grads)
+        starts = np.concatenate([[0], np.cumsum([t.numel() for t in others])]).astype(int)
+        self._other_rows = [[other[k, a: a + t.numel()].view(t.shape) for a, t in zip(starts, others, strict=False)]
+                            for k in range(cap)]
+        # per step: loss, tracked w_old, ∂L/∂w, w_new, global gradient norm before clipping (NaN: not clipped)
+        self.small = np.empty((cap, 5))
         self.h_norms = np.empty((cap, n_hidden))  # ‖∂L/∂h_l‖ per step
         self.hidden_shape: tuple[int, ...] | None = None  # (batch, width) of every h_l; buffers follow it
         self.pending = 0
@@ -176,12 +211,18 @@ class Recorder:
         """Take the current weights as 'before the next step' (after a flush, an edit or a reset)."""
         np.concatenate(self.w_flat, out=self.snap[0])
 
-    def add(self, loss_value: float, tracked: tuple[float, float, float], w_grads, h_grads, hidden, out, loss) -> None:
-        """Store one step (after the optimiser's update); flush at once if the loss stopped being finite."""
+    def add(self, loss_value: float, tracked: tuple[float, float, float], w_grads, h_grads, hidden, out, loss,
+            other_grads=(), norm_before_clipping: float = math.nan) -> None:
+        """Store one step (after the optimiser's update); flush at once if the loss stopped being finite.
+
+        The gradients are those the optimiser used (after any clipping); `norm_before_clipping` is the global
+        norm before it, or NaN when nothing was clipped."""
         k = self.pending
         torch._foreach_copy_(self._grad_rows[k], w_grads)
+        if self.n_other:
+            torch._foreach_copy_(self._other_rows[k], other_grads)
         np.concatenate(self.w_flat, out=self.snap[k + 1])
-        self.small[k] = (loss_value, *tracked)
+        self.small[k] = (loss_value, *tracked, norm_before_clipping)
         if self.n_hidden:
             self._hidden_step(k, h_grads, hidden)
         self.last_tensors = (w_grads, h_grads, hidden, out, loss)
@@ -199,8 +240,8 @@ class Recorder:
             stacked = self._stacked
             torch.stack(h_grads, out=stacked)
             norms = torch.linalg.vector_norm(self._stacked_flat, dim=1).numpy()
-            if not np.isfinite(norms).all():  # float32's sum of squares overflows past ≈1.8e19: use float64
-                norms = torch.linalg.vector_norm(self._stacked_flat, dim=1, dtype=torch.float64).numpy()
+            if not np.isfinite(norms).all():  # a sum of squares overflowed (or a value is inf/NaN): redo exactly
+                norms = _row_norms(self._stacked_flat.numpy())
             self.h_norms[k] = norms
             if self.activation == "linear":
                 return
@@ -233,11 +274,16 @@ class Recorder:
             grad_w = self._layer_norms(self.grads[:p])
             delta = self._layer_norms(self.snap[1: p + 1] - self.snap[:p])
             ratio = delta / w_norms[:p]
-            grad_norm = np.sqrt(np.einsum("ij,ij->i", grad_w, grad_w))
+            grad_norm = _row_norms(grad_w)
+            parts = [grad_norm[:, None]] if self.weights_are_parameters else []
+            if self.n_other:
+                parts.append(_row_norms(self.other_grads[:p])[:, None])
+            total = _row_norms(np.concatenate(parts, axis=1)) if parts else np.zeros(p)
         small = self.small[:p]
+        total_raw = np.where(np.isnan(small[:, 4]), total, small[:, 4])
         saturation = self._saturation(p) if L else np.zeros((p, 0))
         rows = np.concatenate([small[:, :1], grad_norm[:, None], grad_w, self.h_norms[:p], w_norms[1:], ratio,
-                               saturation, small[:, 1:4]], axis=1)
+                               saturation, small[:, 1:4], total_raw[:, None], total[:, None]], axis=1)
         first = self.history.n
         self.history.extend(rows, self._histograms(p))
         checked = rows[:, : 2 + L1 + L + L1]  # loss, norms of gradients and weights
@@ -262,16 +308,15 @@ class Recorder:
         return None
 
     def _layer_norms(self, rows: np.ndarray) -> np.ndarray:
-        """(steps, all weights) → (steps, layers) Euclidean norms; redone in float64 where float32 overflowed."""
+        """(steps, all weights) → (steps, layers) Euclidean norms, exact wherever every element is finite."""
         out = np.empty((rows.shape[0], self.n_layers))
         for k, (start, size) in enumerate(zip(self.starts, self.sizes, strict=True)):
             block = rows[:, start: start + size]
             out[:, k] = np.einsum("ij,ij->i", block, block)
-        if not np.isfinite(out).all():
-            squares = rows.astype(np.float64)
-            np.multiply(squares, squares, out=squares)
-            out = np.add.reduceat(squares, self.starts, axis=1)
-        return np.sqrt(out)
+        np.sqrt(out, out=out)
+        for k in np.flatnonzero(~np.isfinite(out).all(axis=0)):  # overflow in the sum of squares, or inf/NaN
+            out[:, k] = _row_norms(rows[:, self.starts[k]: self.starts[k] + self.sizes[k]])
+        return out
 
     def _histograms(self, p: int) -> np.ndarray:
         """Fraction of each layer's weights per decade of |∂L/∂w|, read from the floats' binary exponents.

@@ -39,6 +39,15 @@ SCENARIOS: dict[str, Scenario] = {s.key: s for s in (
               "thousands of times the one at layer 20. Even with learning rate 10⁻⁴ the gradient norm is in the "
               "thousands; raise it to 10⁻³ and the run turns into NaN within a few steps."),
     Scenario(
+        "relu_nan", "Deep ReLU net that explodes into NaN", "ReLU → NaN",
+        TrainConfig(depth=10, width=32, activation="relu", init="normal", init_scale=0.5, dataset="spirals",
+                    n_samples=256, batch_size=64, lr=0.01, optimizer="sgd"),
+        steps=20, expect="exploding",
+        story="10 ReLU layers with weights N(0, 0.5²), twice He's σ = 0.25: each layer doubles the signal "
+              "(√(32·0.5²/2) = 2), so the gradient at layer 1 is about 2¹⁰ ≈ 1,000 times the one at the top. "
+              "With learning rate 0.01 the first updates are enormous, the loss shoots up and within a few "
+              "steps the numbers overflow to inf and NaN. This is the remedies lab's default baseline."),
+    Scenario(
         "sigmoid_default", "Deep sigmoid net, PyTorch default init", "Deep sigmoid",
         TrainConfig(depth=20, width=32, activation="sigmoid", init="default", dataset="spirals", n_samples=256,
                     batch_size=64, lr=0.1, optimizer="sgd"),

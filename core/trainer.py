@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from core.config import MAX_STEPS, ConfigError, TrainConfig
 from core.data import Dataset, make_dataset
@@ -41,7 +42,7 @@ class StepInfo:
 
 @dataclass
 class _State:
-    params: list[torch.Tensor]
+    params: dict[str, torch.Tensor]
     generator: torch.Tensor
     order: torch.Tensor | None
     cursor: int
@@ -69,8 +70,19 @@ class Run:
         if self.loss_name == "cross_entropy" and self.dataset.task != "classification":
             raise ConfigError("Cross-entropy needs class labels; this dataset is a regression task: use MSE.")
         self.params = list(self.model.parameters())
-        self.weights = self.model.weights
-        self.n_layers = len(self.weights)
+        self.n_layers = len(self.model.layers)
+        self._weightnorm = self.config.weightnorm
+        if self._weightnorm:
+            # W = g·v/‖v‖ is computed from the parameters g and v: the recorder reads copies of the W_l,
+            # refreshed after every update, and the gradient is taken with respect to W_l as well.
+            self.weights = [torch.empty(w.shape, dtype=w.dtype) for w in self.model.weights]
+            self._others = list(range(len(self.params)))
+            self._refresh_weights()
+        else:
+            self.weights = self.model.weights
+            position = {id(p): i for i, p in enumerate(self.params)}
+            self._weight_idx = [position[id(w)] for w in self.weights]
+            self._others = [i for i in range(len(self.params)) if i not in set(self._weight_idx)]
         self.n_hidden = self.n_layers - 1
         self._order: torch.Tensor | None = None
         self._cursor = 0
@@ -86,22 +98,32 @@ class Run:
         c = self.config
         # foreach=True: torch's multi-tensor implementation (one call for all parameters instead of a Python
         # loop over them); on CPU torch defaults to the loop. Same arithmetic, fewer dispatches.
+        # weight_decay is torch's own: it adds λ·θ to every parameter's gradient inside the optimiser.
         if c.optimizer == "sgd":
-            return torch.optim.SGD(self.params, lr=c.lr, foreach=True)
+            return torch.optim.SGD(self.params, lr=c.lr, weight_decay=c.weight_decay, foreach=True)
         if c.optimizer == "momentum":
-            return torch.optim.SGD(self.params, lr=c.lr, momentum=c.momentum, foreach=True)
-        return torch.optim.Adam(self.params, lr=c.lr, foreach=True)
+            return torch.optim.SGD(self.params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay,
+                                   foreach=True)
+        return torch.optim.Adam(self.params, lr=c.lr, weight_decay=c.weight_decay, foreach=True)
+
+    def _refresh_weights(self) -> None:
+        """With weight normalisation: copy the effective W_l = g·v/‖v‖ into the tensors the recorder reads."""
+        if self._weightnorm:
+            with torch.no_grad():
+                torch._foreach_copy_(self.weights, [layer.weight for layer in self.model.layers])
 
     def _snapshot(self) -> _State:
-        return _State([p.detach().clone() for p in self.params], self.generator.get_state(),
-                      None if self._order is None else self._order.clone(), self._cursor,
-                      copy.deepcopy(self.optimizer.state_dict()))
+        # the state dict holds every parameter and buffer (batch norm's running statistics too)
+        return _State({k: v.detach().clone() for k, v in self.model.state_dict().items()},
+                      self.generator.get_state(), None if self._order is None else self._order.clone(),
+                      self._cursor, copy.deepcopy(self.optimizer.state_dict()))
 
     def _restore(self, state: _State) -> None:
         with torch.no_grad():
-            for p, saved in zip(self.params, state.params, strict=True):
-                p.copy_(saved)
+            self.model.load_state_dict(state.params)  # copies in place: the recorder's views stay valid
+            for p in self.params:
                 p.grad = None
+        self._refresh_weights()
         self.generator.set_state(state.generator)
         self._order = None if state.order is None else state.order.clone()
         self._cursor = state.cursor
@@ -109,7 +131,8 @@ class Run:
         self.optimizer.load_state_dict(copy.deepcopy(state.optimizer))
 
     def _reset_records(self) -> None:
-        self.recorder = Recorder(self.weights, self.n_hidden, self.config.activation, self.dtype, MAX_STEPS)
+        self.recorder = Recorder(self.weights, self.n_hidden, self.config.activation, self.dtype, MAX_STEPS,
+                                 [self.params[i] for i in self._others], not self._weightnorm)
         self.initial_weight_norms = np.array([float(torch.linalg.vector_norm(w.detach(), dtype=torch.float64))
                                               for w in self.weights])
 
@@ -162,7 +185,13 @@ class Run:
             raise ConfigError("A weight must be a finite number between −1,000,000 and 1,000,000.")
         self.recorder.flush()
         with torch.no_grad():
-            self.weights[layer][row, col] = value
+            if self._weightnorm:  # assigning W runs weight norm's right inverse: g = ‖W‖ per row, v = W
+                w = self.model.layers[layer].weight.clone()
+                w[row, col] = value
+                self.model.layers[layer].weight = w
+                self._refresh_weights()
+            else:
+                self.weights[layer][row, col] = value
         self.recorder.begin()
         self.edits.append(Edit(self.steps_done, layer, row, col, float(value)))
 
@@ -204,6 +233,55 @@ class Run:
             return nn.functional.cross_entropy(out, y)
         return nn.functional.mse_loss(out, y)
 
+    def _penalty(self, weights: list[torch.Tensor]) -> torch.Tensor | None:
+        """L1 and L2 regularisation of the weight matrices (not the biases): l1·Σ|w| + (l2/2)·Σw²."""
+        c, terms = self.config, []
+        if c.l1:
+            terms.append(c.l1 * torch.stack(torch._foreach_norm(weights, 1)).sum())
+        if c.l2:
+            terms.append(0.5 * c.l2 * torch.stack(torch._foreach_norm(weights, 2)).square().sum())
+        return sum(terms) if terms else None
+
+    def _gradients(self, xb: torch.Tensor, yb: torch.Tensor):
+        """Forward and one backward pass: ∂L/∂θ for every parameter, ∂L/∂W_l and ∂L/∂h_l.
+
+        Returns (out, hidden, data loss, loss that was differentiated, parameter grads, W grads, h grads)."""
+        n_params = len(self.params)
+        if self._weightnorm:
+            with parametrize.cached():  # W_l computed once from g and v, and the very tensor the forward uses
+                weights = [layer.weight for layer in self.model.layers]
+                out, hidden = self.model(xb)
+                data_loss = self._loss(out, yb)
+                penalty = self._penalty(weights)
+                loss = data_loss if penalty is None else data_loss + penalty
+                grads = torch.autograd.grad(loss, self.params + weights + hidden)
+            w_grads = grads[n_params: n_params + self.n_layers]
+            h_grads = grads[n_params + self.n_layers:]
+        else:
+            out, hidden = self.model(xb)
+            data_loss = self._loss(out, yb)
+            penalty = self._penalty(self.weights)
+            loss = data_loss if penalty is None else data_loss + penalty
+            grads = torch.autograd.grad(loss, self.params + hidden)  # ∂L/∂θ and ∂L/∂h_l in one backward pass
+            w_grads = [grads[i] for i in self._weight_idx]
+            h_grads = grads[n_params:]
+        return out, hidden, data_loss, loss, grads[:n_params], w_grads, h_grads
+
+    def _clip(self, grads) -> float:
+        """torch's own clipping of the gradients in place; returns the global norm before it (NaN if none).
+
+        clip_grad_norm_ returns the total norm before clipping; for clipping by value it is measured first."""
+        c = self.config
+        if not (c.clip_norm or c.clip_value):
+            return math.nan
+        if c.clip_norm:
+            before = float(nn.utils.clip_grad_norm_(self.params, c.clip_norm, foreach=True))
+        else:
+            before = float(nn.utils.get_total_norm(grads, foreach=True))
+        if c.clip_value:
+            nn.utils.clip_grad_value_(self.params, c.clip_value, foreach=True)
+        return before
+
     def step(self) -> StepInfo:
         """One real update, recorded. A run that already hit Inf/NaN does not step again."""
         if self.recorder.nonfinite is not None:
@@ -211,21 +289,27 @@ class Run:
         if self.steps_done >= MAX_STEPS:
             raise ConfigError(f"A run records at most {MAX_STEPS:,} steps; press Reset to start again.")
         xb, yb = self._next_batch()
-        out, hidden = self.model(xb)
-        loss = self._loss(out, yb)
-        grads = torch.autograd.grad(loss, self.params + hidden)  # ∂L/∂θ and ∂L/∂h_l in one backward pass
-        n_params = len(self.params)
-        for p, g in zip(self.params, grads[:n_params], strict=True):
+        out, hidden, data_loss, loss, p_grads, w_grads, h_grads = self._gradients(xb, yb)
+        for p, g in zip(self.params, p_grads, strict=True):
             p.grad = g
+        before = self._clip(p_grads)
         layer, row, col = self.track
         tracked_weight = self.recorder.w_flat[layer].reshape(self.weights[layer].shape)
         w_old = float(tracked_weight[row, col])
         self.optimizer.step()
-        w_grads = grads[0:n_params:2]
+        self._refresh_weights()
         tracked = (w_old, float(w_grads[layer].numpy()[row, col]), float(tracked_weight[row, col]))
-        loss_value = loss.item()
-        self.recorder.add(loss_value, tracked, w_grads, grads[n_params:], hidden, out, loss)
+        loss_value = data_loss.item()  # recorded without the regularisation penalty, comparable across runs
+        self.recorder.add(loss_value, tracked, w_grads, h_grads, hidden, out, loss,
+                          [p_grads[i] for i in self._others], before)
         return StepInfo(self.steps_done, loss_value, self.recorder.nonfinite)
+
+    @property
+    def last_weight_grads(self) -> list[np.ndarray] | None:
+        """∂L/∂W_l of the last step (after clipping), or None before the first step."""
+        if not self.recorder.last_tensors:
+            return None
+        return [g.detach().numpy() for g in self.recorder.last_tensors[0]]
 
     def run(self, n: int, on_progress=None) -> StepInfo | None:
         """Up to n steps; stops early at the first non-finite step. `on_progress(done, n)` after each step."""

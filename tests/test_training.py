@@ -247,8 +247,6 @@ def test_overflow_in_the_weight_update_is_reported_as_update():
     assert run.steps_done == 1
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="float64 norms overflow (sum of squares past ~1.3e154) for finite tensors; the "
-                                       "recorder then reports a non-finite value one step before any value was inf or NaN")
 def test_float64_nonfinite_step_names_a_tensor_that_really_is_not_finite():
     """Redo full-batch float64 SGD by hand and find the first step where any value (h, ŷ, L, ∂L/∂h, ∂L/∂θ, new θ)
     is inf or NaN: the run must report that step, not an earlier one whose values were all finite."""
