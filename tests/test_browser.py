@@ -73,3 +73,17 @@ def test_training_lab_step_by_keyboard_and_play_live(browser, app_url):
     page.get_by_text("The update ledger").first.wait_for(timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
+
+
+def test_remedies_compare_draws_the_overlays(browser, app_url):
+    page = open_page(browser, app_url + "/Remedies", width=1280, height=720)
+    page.get_by_role("button", name="Compare").click()
+    page.get_by_text("Side by side").first.wait_for(timeout=60_000)
+    wait_for_script(page)
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    assert charts.count() == 3
+    assert charts.first.locator("canvas, svg").count() >= 1  # Vega really rendered, not an empty frame
+    body = page.inner_text("[data-testid='stMain']")
+    assert "diverged (inf/NaN) at step" in body and "Healthy" in body
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()

@@ -1,0 +1,68 @@
+"""The remedies lab through AppTest: compare, rank, settings, the lab baseline — no exception ever."""
+
+from tests.test_lab_page import all_text, button
+from tests.test_pages import run as open_page
+
+PAGE = "pages/3_Remedies.py"
+
+
+def page():
+    at = open_page(PAGE)
+    assert not at.exception
+    return at
+
+
+def test_page_explains_every_remedy_next_to_its_setting():
+    at = page()
+    text = all_text(at)
+    assert "Choose a baseline" in text
+    assert "clip_grad_norm_ returns the norm before clipping" in text
+    latex = [x.value for x in at.latex]
+    assert any(r"\lVert g\rVert > \tau" in v for v in latex)
+    assert {n.label for n in at.number_input} >= {"threshold τ", "limit v", "λ"}
+
+
+def test_compare_shows_the_baseline_diverging_and_the_variants_side_by_side():
+    at = page()
+    button(at, "Compare").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["variant"]) == ["baseline", "1: Gradient clipping by norm", "2: He/Kaiming initialisation",
+                                      "3: Batch normalisation", "4: Smaller learning rate"]
+    assert table["first → final loss"][0].startswith("diverged (inf/NaN) at step")
+    assert table["first → final loss"][2].startswith("loss ")
+    assert len(at.get("vega_lite_chart")) == 3  # loss, global norm, per-layer flow
+    assert "Exploding gradients" in all_text(at)
+
+
+def test_which_fix_works_ranks_every_remedy_with_evidence():
+    at = page()
+    at.slider[0].set_value(60).run()
+    button(at, "Which fix works? (every remedy alone)").click().run()
+    assert not at.exception
+    text = all_text(at)
+    assert "Cures it" in text and "Helps, not cured" in text
+    assert "He/Kaiming initialisation** — loss" in text
+    assert "the back-propagated gradient itself still explodes" in text
+
+
+def test_a_setting_changes_the_run_and_an_empty_variant_is_skipped():
+    at = page()
+    at.slider[0].set_value(20).run()
+    next(n for n in at.number_input if n.label == "threshold τ").set_value(1e-6).run()
+    for i in range(1, 4):
+        at.multiselect[i].set_value([]).run()
+    button(at, "Compare").click().run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["variant"]) == ["baseline", "1: Gradient clipping by norm"]
+
+
+def test_lab_baseline_without_the_lab_uses_the_default_network():
+    at = page()
+    at.selectbox[0].set_value("lab").run()
+    assert not at.exception
+    assert "has not been opened in this session" in all_text(at)
+    at.slider[0].set_value(20).run()
+    button(at, "Compare").click().run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 5
