@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from core.clipping import clip_gradients
 from core.config import MAX_STEPS, ConfigError, TrainConfig
 from core.data import Dataset, make_dataset
 from core.network import MLP, build
@@ -267,21 +268,6 @@ class Run:
             h_grads = grads[n_params:]
         return out, hidden, data_loss, loss, grads[:n_params], w_grads, h_grads
 
-    def _clip(self, grads) -> float:
-        """torch's own clipping of the gradients in place; returns the global norm before it (NaN if none).
-
-        clip_grad_norm_ returns the total norm before clipping; for clipping by value it is measured first."""
-        c = self.config
-        if not (c.clip_norm or c.clip_value):
-            return math.nan
-        if c.clip_norm:
-            before = float(nn.utils.clip_grad_norm_(self.params, c.clip_norm, foreach=True))
-        else:
-            before = float(nn.utils.get_total_norm(grads, foreach=True))
-        if c.clip_value:
-            nn.utils.clip_grad_value_(self.params, c.clip_value, foreach=True)
-        return before
-
     def step(self) -> StepInfo:
         """One real update, recorded. A run that already hit Inf/NaN does not step again."""
         if self.recorder.nonfinite is not None:
@@ -292,7 +278,7 @@ class Run:
         out, hidden, data_loss, loss, p_grads, w_grads, h_grads = self._gradients(xb, yb)
         for p, g in zip(self.params, p_grads, strict=True):
             p.grad = g
-        before = self._clip(p_grads)
+        before = clip_gradients(self.params, self.config.clip_norm, self.config.clip_value)
         layer, row, col = self.track
         tracked_weight = self.recorder.w_flat[layer].reshape(self.weights[layer].shape)
         w_old = float(tracked_weight[row, col])
