@@ -38,6 +38,17 @@ st.caption("A torch MLP trained one step at a time with the hyperparameters you 
            "a path, and a diagnosis — exploding, vanishing, too-large learning rate or healthy. Scenarios include "
            "the notes' w = 500.")
 
+st.page_link("pages/3_Remedies.py", label="Remedies: which fix works, side by side on the same network",
+             icon=":material/healing:")
+st.caption("Clipping, L1/L2 and weight decay, Xavier/He/orthogonal initialisation, batch and weight normalisation, "
+           "a smaller learning rate, a bounded activation, fewer layers, input normalisation: each trained against "
+           "the same exploding net, ranked honestly — including what does not help.")
+
+st.page_link("pages/4_Through_time.py", label="Through time: W_rec, exploding RNNs, and why LSTMs help",
+             icon=":material/history:")
+st.caption("One recurrent unit's gradient through time derived by SymPy, a matrix W_rec against Pascanu et al.'s "
+           "singular-value conditions, and an RNN and an LSTM trained side by side on a long-memory task.")
+
 with st.expander("What to look for, in one minute"):
     st.markdown(
         "- **Causes**: large initial weights, large inputs, unbounded activations such as ReLU, and depth "

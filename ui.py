@@ -20,6 +20,7 @@ PAGES = (  # (script, label, icon): the sidebar map, in story order
     ("pages/1_Chain_rule.py", "Chain rule", ":material/link:"),
     ("pages/2_Training_lab.py", "Training lab", ":material/model_training:"),
     ("pages/3_Remedies.py", "Remedies", ":material/healing:"),
+    ("pages/4_Through_time.py", "Through time", ":material/history:"),
 )
 
 

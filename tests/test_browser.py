@@ -78,12 +78,24 @@ def test_training_lab_step_by_keyboard_and_play_live(browser, app_url):
 def test_remedies_compare_draws_the_overlays(browser, app_url):
     page = open_page(browser, app_url + "/Remedies", width=1280, height=720)
     page.get_by_role("button", name="Compare").click()
-    page.get_by_text("Side by side").first.wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Side by side").wait_for(timeout=60_000)
     wait_for_script(page)
     charts = page.locator("[data-testid='stVegaLiteChart']")
     assert charts.count() == 3
     assert charts.first.locator("canvas, svg").count() >= 1  # Vega really rendered, not an empty frame
     body = page.inner_text("[data-testid='stMain']")
     assert "Exploding gradients" in body and "Healthy" in body  # (the table itself is drawn on a canvas)
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_through_time_tabs_and_training(browser, app_url):
+    page = open_page(browser, app_url + "/Through_time", width=1280, height=720)
+    assert "6.38 × 10⁸" in page.inner_text("[data-testid='stMain']")
+    page.get_by_role("tab", name="③ RNN vs LSTM").click()
+    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_text("constant error carousel").first.wait_for(timeout=60_000)
+    wait_for_script(page)
+    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 5
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
