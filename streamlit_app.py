@@ -25,29 +25,28 @@ st.markdown(f"`{example.update.equation_text()}` — one step, and the weight is
             "the app's own exact chain-rule code, not from typed-in text.")
 
 st.subheader("Explore")
-st.page_link("pages/1_Chain_rule.py", label="Chain rule: the worked example, derived and computed",
-             icon=":material/link:")
-st.caption("SymPy derives every local factor and the ¼ bound of σ'; exact arithmetic for the update; the bound "
-           "versus the real σ'(z) (with w = 500 a real sigmoid saturates and the gradient vanishes); your own chain "
-           "up to 30 neurons deep, checked against torch autograd.")
-
-st.page_link("pages/2_Training_lab.py", label="Training lab: train a real network and watch every layer's gradients",
-             icon=":material/model_training:")
-st.caption("A torch MLP trained one step at a time with the hyperparameters you choose: per-layer gradient norms "
-           "(both ∂L/∂W and ∂L/∂h), a heat map, histograms, the update ledger of any weight, the notes' chain along "
-           "a path, and a diagnosis — exploding, vanishing, too-large learning rate or healthy. Scenarios include "
-           "the notes' w = 500.")
-
-st.page_link("pages/3_Remedies.py", label="Remedies: which fix works, side by side on the same network",
-             icon=":material/healing:")
-st.caption("Clipping, L1/L2 and weight decay, Xavier/He/orthogonal initialisation, batch and weight normalisation, "
-           "a smaller learning rate, a bounded activation, fewer layers, input normalisation: each trained against "
-           "the same exploding net, ranked honestly — including what does not help.")
-
-st.page_link("pages/4_Through_time.py", label="Through time: W_rec, exploding RNNs, and why LSTMs help",
-             icon=":material/history:")
-st.caption("One recurrent unit's gradient through time derived by SymPy, a matrix W_rec against Pascanu et al.'s "
-           "singular-value conditions, and an RNN and an LSTM trained side by side on a long-memory task.")
+PAGE_GUIDE = (  # (page, link text, icon, what it shows)
+    ("pages/1_Chain_rule.py", "Chain rule: the worked example, derived and computed", ":material/link:",
+     "SymPy derives every local factor and the ¼ bound of σ'; exact arithmetic for the update; the bound "
+     "versus the real σ'(z) (with w = 500 a real sigmoid saturates and the gradient vanishes); your own chain "
+     "up to 30 neurons deep, checked against torch autograd."),
+    ("pages/2_Training_lab.py", "Training lab: train a real network and watch every layer's gradients",
+     ":material/model_training:",
+     "A torch MLP trained one step at a time with the hyperparameters you choose: per-layer gradient norms "
+     "(both ∂L/∂W and ∂L/∂h), a heat map, histograms, the update ledger of any weight, the notes' chain along "
+     "a path, and a diagnosis — exploding, vanishing, too-large learning rate or healthy. Scenarios include "
+     "the notes' w = 500."),
+    ("pages/3_Remedies.py", "Remedies: which fix works, side by side on the same network", ":material/healing:",
+     "Clipping, L1/L2 and weight decay, Xavier/He/orthogonal initialisation, batch and weight normalisation, "
+     "a smaller learning rate, a bounded activation, fewer layers, input normalisation: each trained against "
+     "the same exploding net, ranked honestly — including what does not help."),
+    ("pages/4_Through_time.py", "Through time: W_rec, exploding RNNs, and why LSTMs help", ":material/history:",
+     "One recurrent unit's gradient through time derived by SymPy, a matrix W_rec against Pascanu et al.'s "
+     "singular-value conditions, and an RNN and an LSTM trained side by side on a long-memory task."),
+)
+for page, label, icon, what in PAGE_GUIDE:
+    st.page_link(page, label=label, icon=icon)
+    st.caption(what)
 
 with st.expander("What to look for, in one minute"):
     st.markdown(

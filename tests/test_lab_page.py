@@ -7,10 +7,15 @@ from tests.test_pages import run as open_page
 LAB = "pages/2_Training_lab.py"
 
 
-def lab():
-    at = open_page(LAB)
+def opened(page: str):
+    """A page opened by a deep link, with no exception on screen."""
+    at = open_page(page)
     assert not at.exception
     return at
+
+
+def lab():
+    return opened(LAB)
 
 
 def button(at, label):
@@ -18,7 +23,8 @@ def button(at, label):
 
 
 def metric(at, label):
-    return next(m for m in at.metric if m.label == label).value
+    """The value of the metric whose label is, or starts with, `label`."""
+    return next(m for m in at.metric if m.label == label or m.label.startswith(label)).value
 
 
 def all_text(at) -> str:

@@ -1,15 +1,12 @@
 """The remedies lab through AppTest: compare, rank, settings, the lab baseline — no exception ever."""
 
-from tests.test_lab_page import all_text, button
-from tests.test_pages import run as open_page
+from tests.test_lab_page import all_text, button, opened
 
 PAGE = "pages/3_Remedies.py"
 
 
 def page():
-    at = open_page(PAGE)
-    assert not at.exception
-    return at
+    return opened(PAGE)
 
 
 def test_page_explains_every_remedy_next_to_its_setting():

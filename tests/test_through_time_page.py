@@ -1,19 +1,12 @@
 """The Through time page through AppTest: the three sections, their key numbers, training, bad input."""
 
-from tests.test_lab_page import all_text, button
-from tests.test_pages import run as open_page
+from tests.test_lab_page import all_text, button, metric, opened
 
 PAGE = "pages/4_Through_time.py"
 
 
 def page():
-    at = open_page(PAGE)
-    assert not at.exception
-    return at
-
-
-def metric(at, label_start):
-    return next(m for m in at.metric if m.label.startswith(label_start)).value
+    return opened(PAGE)
 
 
 def test_scalar_unit_shows_the_notes_rule_failing_for_tanh_and_holding_for_linear():
