@@ -43,6 +43,10 @@ PAGE_GUIDE = (  # (page, link text, icon, what it shows)
     ("pages/4_Through_time.py", "Through time: W_rec, exploding RNNs, and why LSTMs help", ":material/history:",
      "One recurrent unit's gradient through time derived by SymPy, a matrix W_rec against Pascanu et al.'s "
      "singular-value conditions, and an RNN and an LSTM trained side by side on a long-memory task."),
+    ("pages/5_Edge_of_chaos.py", "Edge of chaos: the butterfly effect, order versus chaos, and the cliff",
+     ":material/cyclone:",
+     "Two trainings that start ε apart and their Lyapunov exponent, the mean-field phase diagram with the χ = 1 "
+     "line and the lab's network on it, and Pascanu et al.'s cliff with and without gradient clipping."),
 )
 for page, label, icon, what in PAGE_GUIDE:
     st.page_link(page, label=label, icon=icon)

@@ -21,6 +21,7 @@ PAGES = (  # (script, label, icon): the sidebar map, in story order
     ("pages/2_Training_lab.py", "Training lab", ":material/model_training:"),
     ("pages/3_Remedies.py", "Remedies", ":material/healing:"),
     ("pages/4_Through_time.py", "Through time", ":material/history:"),
+    ("pages/5_Edge_of_chaos.py", "Edge of chaos", ":material/cyclone:"),
 )
 
 

@@ -196,6 +196,21 @@ class Run:
         self.recorder.begin()
         self.edits.append(Edit(self.steps_done, layer, row, col, float(value)))
 
+    def perturb(self, eps: float, seed: int) -> None:
+        """Move the initial parameters by ε along a random unit direction (over all parameters together), drawn
+        from its own generator so that the run's data order is untouched. Reset rewinds to the moved point."""
+        if self.steps_done:
+            raise ConfigError("Perturb a run before its first step.")
+        g = torch.Generator().manual_seed(seed)
+        direction = [torch.randn(p.shape, generator=g, dtype=p.dtype) for p in self.params]
+        norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(d) for d in direction])))
+        with torch.no_grad():
+            for p, d in zip(self.params, direction, strict=True):
+                p.add_(d, alpha=eps / norm)
+        self._refresh_weights()
+        self._initial = self._snapshot()
+        self.recorder.begin()
+
     def retrack(self, track: tuple[int, int, int]) -> None:
         """Follow another weight in the ledger: replay the run from the start (it is deterministic)."""
         track = self._check_track(track)

@@ -1,0 +1,35 @@
+"""The Edge of chaos page through AppTest: the three sections and their key numbers."""
+
+from tests.test_lab_page import all_text, button, metric, opened
+
+PAGE = "pages/5_Edge_of_chaos.py"
+
+
+def test_phase_section_places_the_default_lab_network_at_the_edge_of_chaos():
+    at = opened(PAGE)
+    assert metric(at, "predicted per-layer factor √χ") == "1.0000"  # xavier tanh: σ_w = 1, σ_b = 0
+    assert float(metric(at, "measured in a 40 × 512 network")) > 0.98
+    assert "edge of chaos: gradients keep their size" in all_text(at)
+    next(s for s in at.slider if s.label == "σ_w to measure").set_value(2.5).run()
+    assert not at.exception
+    assert "chaotic: gradients explode" in all_text(at)
+
+
+def test_cliff_section_shows_the_wall_and_what_clipping_does():
+    at = opened(PAGE)
+    assert metric(at, "largest step — clipped at τ = 1") == "0.05"
+    assert float(metric(at, "largest step — no clipping")) > 5
+    next(s for s in at.slider if s.label == "recurrent weight w").set_value(3.0).run()
+    assert not at.exception
+    assert "there is no wall from this start" in all_text(at)
+
+
+def test_butterfly_section_trains_both_pairs():
+    at = opened(PAGE)
+    assert "press **Train both pairs**" in all_text(at)
+    next(s for s in at.slider if s.label == "training steps").set_value(30).run()
+    button(at, "Train both pairs").click().run()
+    assert not at.exception
+    assert "per step" in metric(at, "λ — stable")
+    assert float(metric(at, "λ — exploding").split()[0]) > 1
+    assert "inf/NaN at step" in all_text(at)
