@@ -35,6 +35,15 @@ def setup_page(title: str, icon: str = ":material/home:") -> None:
         st.caption("Why gradients explode (and vanish) in deep and recurrent nets, computed live.")
 
 
+def tabbed_page(title: str, intro: str, sections) -> None:
+    """A page of a title, an introduction and tabs; `sections` is a list of (tab label, function that renders it)."""
+    st.title(title)
+    st.markdown(intro)
+    for tab, (_, render) in zip(st.tabs([label for label, _ in sections]), sections, strict=True):
+        with tab:
+            render()
+
+
 def number_field(label: str, key: str, default: str, *, limit: Fraction | None = None,
                  help: str | None = None, positive: bool = False) -> Fraction | None:
     """A text box for an exact number: returns the Fraction, or None after showing why the text is refused."""

@@ -1,19 +1,13 @@
 """Through time: recurrent nets, W_rec, and why LSTMs help — gradients through time, derived and measured."""
 
-import streamlit as st
-
 import through_time_ui as tt
 import ui
 
 ui.setup_page("Through time", ":material/history:")
-st.title("Through time: W_rec, exploding RNNs, and why LSTMs help")
-st.markdown("A recurrent net applies the same weights at every time step, so back-propagation through time "
-            "multiplies by the recurrent weight W_rec once per step: the notes' exploding and vanishing gradients, "
-            "with depth replaced by time.")
-one, many, lstm = st.tabs(["① One recurrent unit", "② A matrix W_rec", "③ RNN vs LSTM"])
-with one:
-    tt.scalar_section()
-with many:
-    tt.matrix_section()
-with lstm:
-    tt.rnn_lstm_section()
+ui.tabbed_page(
+    "Through time: W_rec, exploding RNNs, and why LSTMs help",
+    "A recurrent net applies the same weights at every time step, so back-propagation through time multiplies by "
+    "the recurrent weight W_rec once per step: the notes' exploding and vanishing gradients, with depth replaced "
+    "by time.",
+    [("① One recurrent unit", tt.scalar_section), ("② A matrix W_rec", tt.matrix_section),
+     ("③ RNN vs LSTM", tt.rnn_lstm_section)])

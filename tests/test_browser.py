@@ -99,3 +99,14 @@ def test_through_time_tabs_and_training(browser, app_url):
     assert page.locator("[data-testid='stVegaLiteChart']").count() >= 5
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
+
+
+def test_edge_of_chaos_phase_diagram_and_cliff_draw(browser, app_url):
+    page = open_page(browser, app_url + "/Edge_of_chaos", width=1280, height=720)
+    page.get_by_role("tab", name="② Order and chaos").click()
+    page.get_by_text("predicted per-layer factor √χ").first.wait_for(timeout=60_000)
+    page.get_by_role("tab", name="③ The cliff").click()
+    page.get_by_text("largest step — no clipping").first.wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stVegaLiteChart']").count() == 3  # phase diagram, cliff curve, surface
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
