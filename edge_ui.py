@@ -34,8 +34,9 @@ def butterfly_section() -> None:
     st.markdown("The notes: *in chaos theory, small variations in initial conditions lead to vastly different "
                 "outcomes — the butterfly effect; likewise slight changes in initial weights or inputs can make "
                 "training unstable and erratic.* Two copies of the same network, same data, same batches, same "
-                "seed; only their start differs by ε. If the distance between them grows like ε·e^{λk}, λ > 0 is a "
-                "finite-time Lyapunov exponent: nearby trainings fly apart.")
+                "seed; only their start differs by ε. If the distance between them grows like "
+                "$\\varepsilon\\,e^{\\lambda k}$, $\\lambda > 0$ is a finite-time Lyapunov exponent: nearby "
+                "trainings fly apart.")
     a, b, c, d = st.columns(4)
     first = a.selectbox("configuration A", list(CONFIGS), index=0, format_func=CONFIGS.get, key=K + "cfg_a")
     second = b.selectbox("contrast with", list(CONFIGS), index=1, format_func=CONFIGS.get, key=K + "cfg_b")

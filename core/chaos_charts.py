@@ -47,7 +47,8 @@ def butterfly_chart(results: list[tuple[str, object]]) -> alt.LayerChart:
         layers.append(alt.Chart(pd.DataFrame(stops).assign(top=top)).mark_point(
             shape="triangle-down", size=150, filled=True, color=BAD).encode(
             x="step:Q", y="top:Q", tooltip=["run:N", alt.Tooltip("step:Q", title="inf/NaN at step")]))
-    return alt.layer(*layers).properties(height=380, title="Distance between the two trainings (dashed: e^{λk} fit)")
+    return alt.layer(*layers).properties(height=380,
+                                         title="Distance between the two trainings (dashed: the ε·exp(λk) fit)")
 
 
 def loss_gap_chart(results: list[tuple[str, object]]) -> alt.Chart:
