@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 import lab_ui
+import ui
 from core import chaos_charts as cc
 from core.butterfly import EPS_RANGE, MAX_BUTTERFLY_STEPS, butterfly
 from core.cliff import W_DEFAULT, bistable_band, descend, loss, wall_position
@@ -71,8 +72,8 @@ def butterfly_section() -> None:
         col.caption(f"{label}: ε = {r.eps:g} on the {r.perturb}; the distance doubles {doubling} (fit over steps "
                     f"{r.fit[0]}–{r.fit[1]}){stop}.")
     left, right = st.columns([1.4, 1])
-    left.altair_chart(cc.butterfly_chart(results), width="stretch")
-    right.altair_chart(cc.loss_gap_chart(results), width="stretch")
+    ui.chart(cc.butterfly_chart(results), left)
+    ui.chart(cc.loss_gap_chart(results), right)
     st.caption("Both copies of a pair train in float64, so that ε down to 10⁻¹² is not lost to rounding. The fit "
                "stops where the distance reaches 1 % of the weights' norm (no longer a small perturbation).")
 
@@ -106,7 +107,7 @@ def phase_section() -> None:
     if lab_point is not None and lab.activation == activation:
         marker = (min(lab_point[0], 4.0), min(lab_point[1], 2.0), "training lab")
     left, right = st.columns([1.6, 1])
-    left.altair_chart(cc.phase_chart(diagram, marker), width="stretch")
+    ui.chart(cc.phase_chart(diagram, marker), left)
     with right:
         if lab_point is None:
             st.caption("The training lab's network uses constant weights, which are not a random initialisation: it "
@@ -153,8 +154,8 @@ def cliff_section() -> None:
     grid = np.linspace(lo, hi, 1601)
     wall = wall_position(w)
     band = bistable_band(w)
-    st.altair_chart(cc.cliff_curve_chart(grid, loss(w, grid), wall if wall is not None and lo <= wall <= hi else None,
-                                         band), width="stretch")
+    shown_wall = wall if wall is not None and lo <= wall <= hi else None
+    ui.chart(cc.cliff_curve_chart(grid, loss(w, grid), shown_wall, band))
     if wall is None:
         st.caption(f"With w = {w:g}, w·σ'(x₀) ≤ 1: x₀ is not between two basins, so there is no wall from this start.")
     c, d, e, f = st.columns(4)
@@ -167,8 +168,8 @@ def cliff_section() -> None:
     clipped = descend(w0, b0, float(lr), steps, clip_norm=float(tau))
     ws, bs, surface = _surface()
     left, right = st.columns([1.5, 1])
-    left.altair_chart(cc.cliff_surface_chart(ws, bs, surface, [("no clipping", plain), (f"clipped at τ = {tau:g}",
-                                                                                         clipped)]), width="stretch")
+    paths = [("no clipping", plain), (f"clipped at τ = {tau:g}", clipped)]
+    ui.chart(cc.cliff_surface_chart(ws, bs, surface, paths), left)
     with right:
         for label, d_ in (("no clipping", plain), (f"clipped at τ = {tau:g}", clipped)):
             jump = float(np.max(np.hypot(np.diff(d_.w), np.diff(d_.b)))) if steps else 0.0

@@ -54,7 +54,7 @@ def load_scenario(key: str) -> None:
     st.session_state[KEY + "track"] = scenario.track
 
 
-def _init_widgets() -> None:
+def init_widgets() -> None:
     if KEY + "depth" not in st.session_state:
         load_config(DEFAULTS)
 
@@ -72,7 +72,7 @@ def _number(label: str, name: str, help: str | None = None) -> float | None:
 
 def config_controls() -> tuple[TrainConfig | None, bytes | None]:
     """All hyperparameters; returns the validated config (None after showing what is wrong) and CSV bytes."""
-    _init_widgets()
+    init_widgets()
     values: dict = {}
     csv_bytes = None
     with st.expander("Network", expanded=True, icon=":material/hub:"):
@@ -196,9 +196,9 @@ def charts(run: Run, step: int, live: bool = False) -> None:
     if live:
         built = tc.live_charts(run)
         a, b = st.columns(2)
-        a.altair_chart(built["loss"], width="stretch")
-        b.altair_chart(built["flow"], width="stretch")
-        st.altair_chart(built["heat_w"], width="stretch")
+        ui.chart(built["loss"], a)
+        ui.chart(built["flow"], b)
+        ui.chart(built["heat_w"])
         st.caption("Playing: loss, gradient flow and heat map update live; pause for the other charts, the ledger "
                    "and the diagnosis.")
         return
@@ -206,8 +206,8 @@ def charts(run: Run, step: int, live: bool = False) -> None:
     if not built:
         return
     a, b = st.columns(2)
-    a.altair_chart(built["loss"], width="stretch")
-    b.altair_chart(built["flow"], width="stretch")
+    ui.chart(built["loss"], a)
+    ui.chart(built["flow"], b)
     st.caption("**Two different gradients.** ‖∂L/∂W_l‖ is what the optimiser uses to change layer l's weights; "
                "‖∂L/∂h_l‖ is the signal back-propagated to layer l's output — the product of the local factors "
                "above it, which is what grows or shrinks geometrically with depth. For ReLU nets the first can "
@@ -220,16 +220,16 @@ def charts(run: Run, step: int, live: bool = False) -> None:
         values = h["grad_w"] if which == "‖∂L/∂W_l‖" else h["grad_h"]
         nf = run.nonfinite.step if run.nonfinite is not None else None
         if values.shape[1]:
-            st.altair_chart(tc.heatmap(values, which, nf), width="stretch")
+            ui.chart(tc.heatmap(values, which, nf))
     with tabs[1]:
-        st.altair_chart(built["weights"], width="stretch")
+        ui.chart(built["weights"])
         st.caption("The notes' first symptom: weights that become unexpectedly large.")
     with tabs[2]:
-        st.altair_chart(built["ratio"], width="stretch")
+        ui.chart(built["ratio"])
         st.caption("‖ΔW_l‖/‖W_l‖: how much one step changes a layer relative to its size. Around 10⁻³ is the usual "
                    "rule of thumb (shaded band 10⁻⁴ … 10⁻²); near 1 or above, each step rewrites the layer.")
     with tabs[3]:
-        st.altair_chart(built["hist"], width="stretch")
+        ui.chart(built["hist"])
     with tabs[4]:
         grads = run.last_weight_grads or [np.zeros(tuple(w.shape)) for w in run.weights]
         net = tc.network_chart(grads)
@@ -237,7 +237,7 @@ def charts(run: Run, step: int, live: bool = False) -> None:
             st.info("The network diagram is drawn for small networks (up to 6 hidden layers of 8 units).",
                     icon=":material/info:")
         else:
-            st.altair_chart(net, width="stretch")
+            ui.chart(net)
 
 
 def diagnosis_panel(run: Run) -> None:

@@ -63,3 +63,4 @@ with st.expander("What to look for, in one minute"):
         "- **Not the same thing**: a learning rate too large for a smooth bowl also makes training diverge, but "
         "there the gradient itself is modest; exploding gradients are large because of the product through depth."
     )
+ui.finish_page("home")

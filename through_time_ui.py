@@ -10,6 +10,7 @@ import math
 import streamlit as st
 import sympy as sp
 
+import ui
 from core import rnn_charts as rc
 from core.numbers import fmt
 from core.recurrent import MAX_SEQ_STEPS, TASK_LABELS, SeqConfig, SeqConfigError, SeqRun
@@ -56,8 +57,8 @@ def scalar_section() -> None:
                    f"gradient {'vanishes' if actual < 0 else 'explodes'}: each factor is w_rec·f'(z_t), and here "
                    f"f'(z_t) ≈ {chain.dphi[-1]:.3g} at the last step.", icon=":material/lightbulb:")
     left, right = st.columns([1.3, 1])
-    left.altair_chart(rc.scalar_product_chart(chain), width="stretch")
-    right.altair_chart(rc.factor_chart(chain), width="stretch")
+    ui.chart(rc.scalar_product_chart(chain), left)
+    ui.chart(rc.factor_chart(chain), right)
     with right:
         st.markdown(f"**The refinement.** Each factor is $w_{{rec}}\\,f'(z_t)$, and $|f'| \\le \\gamma$ "
                     f"($\\gamma = 1$ for tanh, $\\tfrac14$ for sigmoid, derived by SymPy). So $|w_{{rec}}| < 1/\\gamma$ "
@@ -99,7 +100,7 @@ def matrix_section() -> None:
     m4.metric(f"‖∂L/∂h_0‖ after {T} steps", _power_text(math.log10(result.grad_norm[-1]))
               if result.grad_norm[-1] > 0 else "0 (exactly)")
     (st.info if s.sigma_max < s.threshold else st.warning)(s.condition, icon=":material/rule:")
-    st.altair_chart(rc.lag_chart(result), width="stretch")
+    ui.chart(rc.lag_chart(result))
     st.caption("L = v·h_T for a fixed unit vector v, on one random input sequence; every ‖∂L/∂h_t‖ is measured by "
                "torch autograd in float64. The measured curve always stays under the bound. ρ ≤ σ_max: for a "
                "non-normal W_rec (scaled normal, PyTorch default) σ_max is about twice ρ; for orthogonal and identity "
@@ -178,8 +179,8 @@ def rnn_lstm_section() -> None:
     m4.metric("no memory (best constant guess)", f"{rnn.chance_loss():.4g}")
     first = st.toggle("show the first training step instead of the latest", key=K + "first")
     left, right = st.columns(2)
-    left.altair_chart(rc.rnn_lstm_lag_chart(rnn, lstm, first), width="stretch")
-    right.altair_chart(rc.rnn_lstm_loss_chart(rnn, lstm), width="stretch")
+    ui.chart(rc.rnn_lstm_lag_chart(rnn, lstm, first), left)
+    ui.chart(rc.rnn_lstm_loss_chart(rnn, lstm), right)
     if config.clip_norm:
         rem = REMEDIES["clip_norm"]
         st.markdown(f"**{rem.title}** (shared with the Remedies page): {rem.explain}")

@@ -13,6 +13,7 @@ from core.diagram import chain_dot
 from core.numbers import as_float64, equals, fmt, fmt_latex
 
 ui.setup_page("Chain rule", ":material/link:")
+ui.deep_link("chain")
 NOTES, COMPUTED = "Notes' factors", "From weights"
 
 
@@ -79,6 +80,7 @@ with left:
 with right:
     if chain is None:
         st.warning("Fix the values marked ⚠️ on the left to see the chain.")
+        ui.finish_page("chain")
         st.stop()
     st.subheader("1 · The chain")
     st.latex(ch.chain_rule_latex(chain.depth))
@@ -141,10 +143,10 @@ if mode == COMPUTED:
 
 c1, c2 = st.columns(2)
 with c1:
-    st.altair_chart(factor_chart(chain), width="stretch")
+    ui.chart(factor_chart(chain))
 with c2:
     sweep_net = net if mode == COMPUTED else ch.notes_network()
-    st.altair_chart(depth_chart(ch.depth_sweep(sweep_net), sweep_net.activation, fmt(sweep_net.weights[-1]),
-                                chain.depth), width="stretch")
+    ui.chart(depth_chart(ch.depth_sweep(sweep_net), sweep_net.activation, fmt(sweep_net.weights[-1]), chain.depth))
     st.caption("The chain made deeper by repeating its last weight and bias. "
                + ("In the notes' mode this is the real sigmoid chain of button ②." if mode == NOTES else ""))
+ui.finish_page("chain")

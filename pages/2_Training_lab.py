@@ -8,6 +8,7 @@ from core.config import MAX_STEPS
 from core.scenarios import SCENARIOS
 
 ui.setup_page("Training lab", ":material/model_training:")
+ui.deep_link("lab", init=lab_ui.init_widgets)
 K = lab_ui.KEY
 
 st.title("Training lab: watch gradients explode, step by step")
@@ -28,6 +29,7 @@ with right:
     run = lab_ui.current_run(config, csv_bytes) if config is not None else None
     if run is None:
         st.info("Fix the highlighted setting on the left to build the network.", icon=":material/tune:")
+        ui.finish_page("lab")
         st.stop()
 
     scenario_key = st.session_state.get(K + "scenario")
@@ -89,3 +91,4 @@ with right:
         lab_ui.ledger_panel(run, inspect)
         st.subheader("The notes' chain, live")
         lab_ui.path_panel(run)
+ui.finish_page("lab")

@@ -11,6 +11,7 @@ from core.remedies import RECURRENT_REMEDY, REMEDIES, VERDICT_ORDER, compare, ra
 from core.scenarios import SCENARIOS
 
 ui.setup_page("Remedies", ":material/healing:")
+ui.deep_link("remedies")
 K = "rem_"
 MAX_VARIANTS = 4
 DEFAULT_VARIANTS = (["clip_norm"], ["he"], ["batchnorm"], ["smaller_lr"])
@@ -108,12 +109,12 @@ with right:
         st.subheader("Side by side")
         st.caption(f"Baseline: {about} (a run that overflows to inf or NaN stops there).")
         st.dataframe(pd.DataFrame(cc.summary_rows(outcomes)), hide_index=True, width="stretch")
-        st.altair_chart(cc.loss_overlay(outcomes), width="stretch")
-        st.altair_chart(cc.grad_norm_overlay(outcomes), width="stretch")
+        ui.chart(cc.loss_overlay(outcomes))
+        ui.chart(cc.grad_norm_overlay(outcomes))
         which = st.segmented_control("Per-layer gradient", ["grad_h", "grad_w"], default="grad_h", required=True,
                                      format_func={"grad_h": "‖∂L/∂h_l‖ back-propagated signal",
                                                   "grad_w": "‖∂L/∂W_l‖ weight gradient"}.get, key=K + "flow")
-        st.altair_chart(cc.flow_overlay(outcomes, which), width="stretch")
+        ui.chart(cc.flow_overlay(outcomes, which))
         st.caption("Red triangles at the top edge mark inf or NaN: a run that overflowed stops there.")
         for o in outcomes:
             st.markdown(f"**{o.label}** — {o.diagnosis.headline}")
@@ -131,3 +132,4 @@ with right:
                 st.markdown(f"##### {kind.capitalize()}")
                 for o, why in group:
                     st.markdown(f"{KIND_ICONS[kind]} **{o.label}** — {why}")
+ui.finish_page("remedies")

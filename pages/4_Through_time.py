@@ -4,6 +4,7 @@ import through_time_ui as tt
 import ui
 
 ui.setup_page("Through time", ":material/history:")
+ui.deep_link("through_time")
 ui.tabbed_page(
     "Through time: W_rec, exploding RNNs, and why LSTMs help",
     "A recurrent net applies the same weights at every time step, so back-propagation through time multiplies by "
@@ -11,3 +12,4 @@ ui.tabbed_page(
     "by time.",
     [("① One recurrent unit", tt.scalar_section), ("② A matrix W_rec", tt.matrix_section),
      ("③ RNN vs LSTM", tt.rnn_lstm_section)])
+ui.finish_page("through_time")

@@ -1,0 +1,133 @@
+"""A page's view as URL query parameters: a schema of typed fields, decoded with a notice for every bad value.
+
+Nothing from the URL is ever evaluated: each value is parsed as the one type its field declares (a whole
+number, a finite float within limits, one of a fixed list of choices, a yes/no, or a list of choices), and
+anything else is dropped in favour of the default, with a sentence saying which parameter and why. Only
+values that differ from the default are written, so a link stays short.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MAX_PARAMS = 100  # the chain page alone has 72 settings
+MAX_VALUE_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class Field:
+    param: str  # the name in the URL
+    kind: str  # "int", "float", "choice", "bool", "choices" (comma-separated), "text_float", "text"
+    default: object
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    max_items: int = 20
+    options: tuple[float, ...] = ()  # for "float": the only values allowed (a select slider)
+
+    def decode(self, raw: str) -> object:
+        """Parse one URL value; raise ValueError with a short reason."""
+        if len(raw) > MAX_VALUE_LENGTH:
+            raise ValueError("too long")
+        text = raw.strip()
+        if self.kind in ("int", "float", "text_float") and not text.isascii():
+            raise ValueError("not a plain decimal number")
+        if self.kind == "int":
+            if not text.lstrip("-").isdigit():
+                raise ValueError("not a whole number")
+            value = int(text)
+            self._check_range(value)
+            return value
+        if self.kind in ("float", "text_float"):
+            value = float(text)  # ValueError for anything that is not a decimal number
+            if not math.isfinite(value):
+                raise ValueError("not a finite number")
+            self._check_range(value)
+            if self.options and value not in self.options:
+                raise ValueError(f"not one of {', '.join(f'{o:g}' for o in self.options)}")
+            return text if self.kind == "text_float" else value
+        if self.kind == "text":  # a page's own parser reads it (exact numbers); here only its size and characters
+            if not text.isprintable():
+                raise ValueError("contains control characters")
+            return text
+        if self.kind == "bool":
+            if text.lower() not in ("1", "0", "true", "false"):
+                raise ValueError("not 1 or 0")
+            return text.lower() in ("1", "true")
+        if self.kind == "choice":
+            if text not in self.choices:
+                raise ValueError(f"not one of {', '.join(self.choices)}")
+            return text
+        if self.kind == "choices":
+            items = [t for t in text.split(",") if t] if text else []
+            if len(items) > self.max_items or any(t not in self.choices for t in items):
+                raise ValueError(f"a comma-separated list of {', '.join(self.choices)}")
+            return items
+        raise ValueError(f"unknown field kind {self.kind!r}")  # pragma: no cover - a schema bug
+
+    def _check_range(self, value: float) -> None:
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            raise ValueError(f"outside {self.lo:g} … {self.hi:g}")
+
+    def encode(self, value: object) -> str:
+        if self.kind == "bool":
+            return "1" if value else "0"
+        if self.kind == "float":
+            return repr(float(value))  # the shortest text that round-trips exactly
+        if self.kind == "choices":
+            return ",".join(value)  # type: ignore[arg-type]
+        return str(value)
+
+
+@dataclass(frozen=True)
+class ViewSchema:
+    fields: tuple[Field, ...]
+
+    def __post_init__(self) -> None:
+        names = [f.param for f in self.fields]
+        if len(set(names)) != len(names):  # pragma: no cover - a schema bug
+            raise ValueError("duplicate parameter names")
+
+    @property
+    def params(self) -> dict[str, Field]:
+        return {f.param: f for f in self.fields}
+
+    def defaults(self) -> dict[str, object]:
+        return {f.param: f.default for f in self.fields}
+
+    def decode(self, query: Mapping[str, object], ignore: tuple[str, ...] = ()) -> tuple[dict[str, object], list[str]]:
+        """(the valid values by parameter name, one notice per value refused). Unknown names are reported too."""
+        values: dict[str, object] = {}
+        notices: list[str] = []
+        known = self.params
+        items = list(query.items())
+        if len(items) > MAX_PARAMS:
+            return {}, [f"The link has {len(items)} parameters (at most {MAX_PARAMS}); the defaults are shown instead."]
+        for name, raw in items:
+            if name in ignore:
+                continue
+            if name not in known:
+                notices.append(f"'{_short(name)}' is not a setting of this page and was ignored.")
+                continue
+            if isinstance(raw, list | tuple):
+                raw = raw[-1] if raw else ""
+            try:
+                values[name] = known[name].decode(str(raw))
+            except ValueError as err:
+                notices.append(f"{name} = '{_short(str(raw))}' was ignored ({err}); the default is used.")
+        return values, notices
+
+    def encode(self, values: Mapping[str, object]) -> dict[str, str]:
+        """The parameters whose value differs from the default."""
+        out = {}
+        for f in self.fields:
+            if f.param in values and values[f.param] != f.default:
+                out[f.param] = f.encode(values[f.param])
+        return out
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
