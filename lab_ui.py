@@ -75,12 +75,13 @@ def config_controls() -> tuple[TrainConfig | None, bytes | None]:
     init_widgets()
     values: dict = {}
     csv_bytes = None
-    with st.expander("Network", expanded=True, icon=":material/hub:"):
+    full = not ui.lecture()  # in lecture mode the settings fold away: scenarios and Step/Run/Play stay
+    with st.expander("Network", expanded=full, icon=":material/hub:"):
         values["depth"] = st.slider("Hidden layers", 1, 50, key=KEY + "depth")
         values["width"] = st.slider("Units per hidden layer", 1, 256, key=KEY + "width")
         values["activation"] = st.selectbox("Activation", cfg.ACTIVATIONS, format_func=ACT_LABELS.get,
                                             key=KEY + "activation")
-    with st.expander("Initialisation", expanded=True, icon=":material/casino:"):
+    with st.expander("Initialisation", expanded=full, icon=":material/casino:"):
         values["init"] = st.selectbox("Weights", cfg.INITS, format_func=cfg.INIT_LABELS.get, key=KEY + "init")
         meaning = cfg.INIT_SCALE_MEANING[values["init"]]
         if meaning is not None:
@@ -100,7 +101,7 @@ def config_controls() -> tuple[TrainConfig | None, bytes | None]:
             values["noise"] = st.slider("Noise", 0.0, 2.0, key=KEY + "noise")
         values["input_scale"] = _number("Input scale (multiplies every input)", "input_scale",
                                         help="The notes' 'large input values' cause: try 1000.")
-    with st.expander("Training", expanded=True, icon=":material/model_training:"):
+    with st.expander("Training", expanded=full, icon=":material/model_training:"):
         values["lr"] = _number("Learning rate", "lr", help="from 1e-6 to 10")
         values["optimizer"] = st.selectbox("Optimiser", cfg.OPTIMIZERS, format_func=OPT_LABELS.get,
                                            key=KEY + "optimizer")
@@ -159,6 +160,20 @@ def train(run: Run, steps: int, progress: bool = True) -> None:
             run.run(steps)
     except ConfigError as err:
         st.warning(str(err), icon=":material/block:")
+
+
+def history_downloads(run: Run) -> None:
+    """The recorded history, one tidy row per step × layer, as CSV and JSON (built only when clicked)."""
+    from core import export
+
+    def rows():
+        return export.history_rows(run.history.arrays())
+    a, b = st.columns(2)
+    a.download_button("History as CSV", data=lambda: export.to_csv(rows()), file_name="history.csv",
+                      mime="text/csv", icon=":material/table:", on_click="ignore", width="stretch")
+    b.download_button("History as JSON", data=lambda: export.to_json(rows(), run.config.to_dict()),
+                      file_name="history.json", mime="application/json", icon=":material/data_object:",
+                      on_click="ignore", width="stretch")
 
 
 def status_line(run: Run) -> None:

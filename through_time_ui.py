@@ -49,7 +49,9 @@ def scalar_section() -> None:
     chain = scalar_chain(w_rec, T, activation, x, w_in, bias, h0)
     actual = chain.log10_abs_product[-1]
     m1, m2, m3 = st.columns(3)
-    m1.metric("∂h_T/∂h_0, measured", _power_text(actual, chain.sign[-1]))
+    with m1:
+        ui.reveal(f"tt_scalar_{w_rec}_{T}_{activation}_{x}_{w_in}_{bias}_{h0}", "explode or vanish?",
+                  lambda: st.metric("∂h_T/∂h_0, measured", _power_text(actual, chain.sign[-1])))
     m2.metric("the notes' rule |w_rec|^T", _power_text(chain.notes_log10[-1]))
     m3.metric("the bound (|w_rec|·γ)^T", _power_text(chain.bound_log10[-1]))
     if math.isfinite(actual) and abs(actual) > 1 and (actual > 0) != (chain.notes_log10[-1] > 0):
@@ -73,8 +75,14 @@ def scalar_section() -> None:
         st.latex(r"\frac{\partial h_{" + str(n) + r"}}{\partial h_0} = " + sp.latex(der.derivative))
         st.markdown("which is the chain-rule product of the local factors $\\partial h_t/\\partial h_{t-1}$ "
                     f"({'checked' if der.agree else 'NOT confirmed'} by SymPy at random points, 30 digits):")
-        st.latex(r"\frac{\partial h_T}{\partial h_0} = \prod_{t=1}^{T} \frac{\partial h_t}{\partial h_{t-1}} "
-                 r"= \prod_{t=1}^{T} w_{rec}\, f'(z_t), \qquad z_t = w_{rec} h_{t-1} + w_{in} x_t + b")
+        general = (r"\frac{\partial h_T}{\partial h_0} = \prod_{t=1}^{T} \frac{\partial h_t}{\partial h_{t-1}} "
+                   r"= \prod_{t=1}^{T} w_{rec}\, f'(z_t), \qquad z_t = w_{rec} h_{t-1} + w_{in} x_t + b")
+        st.latex(general)
+        if not ui.lecture():
+            ui.latex_download("Derivation as LaTeX", "The gradient through time of one recurrent unit",
+                              ["h_{" + str(n) + "} = " + sp.latex(der.h_T),
+                               r"\frac{\partial h_{" + str(n) + r"}}{\partial h_0} = " + sp.latex(der.derivative),
+                               general], "through-time.tex", key="_tex_tt")
 
 
 def matrix_section() -> None:

@@ -9,6 +9,7 @@ from fractions import Fraction
 
 import streamlit as st
 
+from core import export
 from core.ledger import Update
 from core.numbers import NumberError, parse_number
 
@@ -17,6 +18,7 @@ APP_TITLE = "Exploding gradients explorer"
 
 PAGES = (  # (script, label, icon): the sidebar map, in story order
     ("streamlit_app.py", "Home", ":material/home:"),
+    ("pages/6_Lecture.py", "Lecture", ":material/co_present:"),
     ("pages/1_Chain_rule.py", "Chain rule", ":material/link:"),
     ("pages/2_Training_lab.py", "Training lab", ":material/model_training:"),
     ("pages/3_Remedies.py", "Remedies", ":material/healing:"),
@@ -65,6 +67,7 @@ def setup_page(title: str, icon: str = ":material/home:") -> None:
     """Page config and the sidebar every page shows (each page calls this itself: deep links)."""
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide",
                        initial_sidebar_state="collapsed" if lecture() else "auto")
+    st.session_state["_chart_n"] = 0  # numbers this run's export buttons
     if lecture():
         st.html(LECTURE_CSS)
     with st.sidebar:
@@ -78,21 +81,26 @@ def setup_page(title: str, icon: str = ":material/home:") -> None:
             _flag_toggle("predict", "Predict, then reveal", "Hide each key result behind a Reveal button.")
 
 
+def _page_query(shared) -> tuple:
+    return tuple(sorted((k, tuple(st.query_params.get_all(k))) for k in st.query_params if k not in shared))
+
+
 def deep_link(page: str, init=None) -> None:
-    """Apply the URL's settings to this page's widgets on the first visit; say which values were refused."""
+    """Apply the URL's settings to this page's widgets whenever the URL brings new ones (a shared link, a scene of
+    the lecture path); say which values were refused. What the page itself wrote last is not re-applied."""
     from core.page_views import SCHEMAS, SHARED
 
     if init is not None:
         init()
-    flag = f"_view_applied_{page}"
-    if not st.session_state.get(flag):
-        st.session_state[flag] = True
-        query = {name: st.query_params.get_all(name) for name in st.query_params}
-        values, notices = SCHEMAS[page].decode(query, ignore=SHARED)
+    seen = f"_view_seen_{page}"
+    query = _page_query(SHARED)
+    if query and query != st.session_state.get(seen):
+        values, notices = SCHEMAS[page].decode({k: list(v) for k, v in query})
         st.session_state.update(values)
         if notices:
             st.warning("Some settings in this link could not be used; their defaults are shown instead.\n\n"
                        + "\n".join(f"- {n}" for n in notices), icon=":material/link_off:")
+    st.session_state[seen] = query
 
 
 def finish_page(page: str) -> None:
@@ -107,6 +115,8 @@ def finish_page(page: str) -> None:
     params |= {name: "1" for name in ("lecture", "predict") if st.session_state.get("_" + name)}
     if {k: st.query_params.get(k) for k in st.query_params} != params:
         st.query_params.from_dict(params)
+    st.session_state[f"_view_seen_{page}"] = tuple(sorted((k, (v,)) for k, v in params.items()
+                                                          if k not in ("lecture", "predict")))
     url = (st.context.url or "") + ("?" + urlencode(params) if params else "")
     with st.sidebar.popover("Link to this exact view", icon=":material/link:", width="stretch"):
         st.caption("Every setting on this page is in the link; open it anywhere to see the same view.")
@@ -114,18 +124,45 @@ def finish_page(page: str) -> None:
 
 
 def chart(altair_chart, where=None) -> None:
-    """st.altair_chart, shorter in lecture mode so a chart and its controls fit the projector."""
-    if lecture():
-        height = getattr(altair_chart, "height", alt_undefined())
-        if isinstance(height, int | float) and height > LECTURE_CHART_HEIGHT:
-            altair_chart = altair_chart.properties(height=LECTURE_CHART_HEIGHT)
-    (where or st).altair_chart(altair_chart, width="stretch")
-
-
-def alt_undefined():
+    """st.altair_chart, shorter in lecture mode so a chart and its controls fit the projector; outside lecture
+    mode with an Export menu (PNG and SVG, rendered by vl-convert only when asked for)."""
     import altair as alt
 
-    return alt.Undefined
+    if lecture():
+        height = getattr(altair_chart, "height", alt.Undefined)
+        if isinstance(height, int | float) and height > LECTURE_CHART_HEIGHT:
+            altair_chart = altair_chart.properties(height=LECTURE_CHART_HEIGHT)
+    box = where or st
+    box.altair_chart(altair_chart, width="stretch")
+    if lecture():
+        return
+    n = st.session_state.get("_chart_n", 0) + 1
+    st.session_state["_chart_n"] = n
+    title = getattr(altair_chart, "title", "")
+    title = title if isinstance(title, str) and title else f"chart-{n}"
+    name = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")[:60] or f"chart-{n}"
+    with box.popover("Export", icon=":material/download:"):
+        st.download_button("PNG", data=lambda: export.chart_png(_spec(altair_chart)), file_name=f"{name}.png",
+                           mime="image/png", key=f"_png_{n}", on_click="ignore")
+        st.download_button("SVG", data=lambda: export.chart_svg(_spec(altair_chart)), file_name=f"{name}.svg",
+                           mime="image/svg+xml", key=f"_svg_{n}", on_click="ignore")
+
+
+def _spec(altair_chart) -> dict:
+    """The chart's Vega-Lite spec, taken under Streamlit's own lock on Altair's global settings."""
+    try:
+        from streamlit.elements.vega_charts import _altair_globals_lock as lock
+    except ImportError:  # pragma: no cover - a Streamlit without the lock
+        from contextlib import nullcontext as lock_factory
+
+        lock = lock_factory()
+    with lock:
+        return export.chart_spec(altair_chart)
+
+
+def latex_download(label: str, title: str, equations: list[str], file_name: str, key: str, notes: str = "") -> None:
+    st.download_button(label, data=lambda: export.latex_document(title, equations, notes), file_name=file_name,
+                       mime="application/x-tex", key=key, icon=":material/functions:", on_click="ignore")
 
 
 def reveal(key: str, prompt: str, render) -> None:
@@ -190,10 +227,14 @@ def numbers_field(label: str, key: str, default: str, *, limit: Fraction, help: 
 
 def render_ledger(update: Update, weight_latex: str = "w") -> None:
     """w_new = w_old − α·∂L/∂w with the real numbers, and a flag for overshoot or sign flip."""
-    st.latex(r"\begin{aligned}" + r"\\".join(
-        ("&" + line if i else line.replace("=", "&=", 1)) for i, line in enumerate(update.latex_lines(weight_latex)))
-        + r"\end{aligned}")
+    aligned = (r"\begin{aligned}" + r"\\".join(("&" + line if i else line.replace("=", "&=", 1))
+                                                  for i, line in enumerate(update.latex_lines(weight_latex)))
+               + r"\end{aligned}")
+    st.latex(aligned)
     st.markdown(f"**In one line:** `{update.equation_text()}`")
+    if not lecture():
+        latex_download("Ledger as LaTeX", "The update ledger", [aligned], "ledger.tex",
+                       key=f"_tex_ledger_{weight_latex}", notes=update.equation_text())
     verdict = update.verdict()
     if update.overshoot or update.sign_flip:
         st.error(verdict, icon=":material/warning:")

@@ -97,4 +97,7 @@ EDGE = ViewSchema((
     Field("edge_gd_steps", "int", 30, 1, 200),
 ))
 
-SCHEMAS = {"home": ViewSchema(()), "chain": CHAIN, "lab": LAB, "remedies": REMEDIES_PAGE, "through_time": THROUGH_TIME, "edge": EDGE}
+LECTURE_PATH = ViewSchema((Field("lec_scene", "int", 1, 1, 7),))
+
+SCHEMAS = {"home": ViewSchema(()), "lecture_path": LECTURE_PATH, "chain": CHAIN, "lab": LAB,
+           "remedies": REMEDIES_PAGE, "through_time": THROUGH_TIME, "edge": EDGE}

@@ -109,8 +109,15 @@ with right:
     eq = "=" if chain.gradient.is_Rational else r"\approx"
     if len(shown) > 8:
         shown = shown[:4] + [r"\cdots"] + shown[-3:]
-    st.latex(rf"\frac{{\partial L}}{{\partial w^{{1}}_{{11}}}} {eq} " + r" \times ".join(shown)
-             + rf" {eq} {fmt_latex(chain.gradient)}")
+    product = (rf"\frac{{\partial L}}{{\partial w^{{1}}_{{11}}}} {eq} " + r" \times ".join(shown)
+               + rf" {eq} {fmt_latex(chain.gradient)}")
+    ui.reveal(f"chain_{chain.gradient}", "is this product larger or smaller than 1? By how many powers of ten?",
+              lambda: st.latex(product))
+    if not ui.lecture():
+        ui.latex_download("Derivation as LaTeX", "The chain rule, derived and computed", [
+            ch.chain_rule_latex(chain.depth),
+            r"\frac{\partial o}{\partial o_{\text{prev}}} = " + sp.latex(deriv.raw) + r" = \varphi'(z)\,w",
+            product, *chain.update.latex_lines()], "chain-rule.tex", key="_tex_chain")
     f64 = as_float64(chain.gradient)
     if f64 in (float("inf"), float("-inf")):
         st.error(f"In float64 (what torch and numpy use) this product is **{fmt(f64)}**: it exceeds the largest float, "

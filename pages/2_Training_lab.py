@@ -86,7 +86,10 @@ with right:
     if h_steps:
         inspect = min(st.session_state.get(K + "inspect", h_steps), h_steps)
         st.subheader("Diagnosis")
-        lab_ui.diagnosis_panel(run)
+        ui.reveal(f"lab_diag_{h_steps}_{hash(run.config)}", "exploding, vanishing, a learning rate that is too "
+                  "large, or healthy? Which layer, which step?", lambda: lab_ui.diagnosis_panel(run))
+        if not ui.lecture():
+            lab_ui.history_downloads(run)
         st.subheader("The update ledger")
         lab_ui.ledger_panel(run, inspect)
         st.subheader("The notes' chain, live")

@@ -110,3 +110,25 @@ def test_edge_of_chaos_phase_diagram_and_cliff_draw(browser, app_url):
     assert page.locator("[data-testid='stVegaLiteChart']").count() == 3  # phase diagram, cliff curve, surface
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
+
+
+def test_lecture_mode_by_deep_link_at_projector_size(browser, app_url):
+    page = open_page(browser, app_url + "/Lecture?lecture=1&lec_scene=3", width=1280, height=720)
+    assert page.get_by_role("heading", name="An exploding deep net").is_visible()
+    box = page.locator("[data-testid='stSidebar']").bounding_box()
+    assert box is None or box["x"] + box["width"] <= 1 or box["width"] < 10  # the sidebar is collapsed
+    font = page.evaluate("getComputedStyle(document.documentElement).fontSize")
+    assert float(font.rstrip("px")) >= 20
+    page.keyboard.press("PageDown")  # a presenter's clicker
+    page.get_by_role("heading", name="The diagnosis").wait_for(timeout=60_000)
+    page.wait_for_url("**lec_scene=4**", timeout=30_000)  # the URL follows the scene: a link to this exact view
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_a_garbage_deep_link_shows_a_notice_not_a_traceback(browser, app_url):
+    page = open_page(browser, app_url + "/Training_lab?lab_depth=%27%3Bdrop&lab_lr=1e999&evil=%3Cscript%3E")
+    body = page.inner_text("[data-testid='stMain']")
+    assert "could not be used" in body and "lab_depth" in body and "lab_lr" in body
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
