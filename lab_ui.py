@@ -154,10 +154,12 @@ def train(run: Run, steps: int, progress: bool = True) -> None:
             def report(done: int, total: int) -> None:
                 if done % every == 0 or done == total:
                     bar.progress(done / total, text=f"Step {done:,} of {total:,}")
-            run.run(steps, on_progress=report)
+            info = run.run(steps, on_progress=report)
             bar.empty()
         else:
-            run.run(steps)
+            info = run.run(steps)
+        if info is not None and info.cut_short:
+            st.warning(info.cut_short, icon=":material/timer:")
     except ConfigError as err:
         st.warning(str(err), icon=":material/block:")
 

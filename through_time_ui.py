@@ -12,6 +12,7 @@ import sympy as sp
 
 import ui
 from core import rnn_charts as rc
+from core.limits import Deadline
 from core.numbers import fmt
 from core.recurrent import MAX_SEQ_STEPS, TASK_LABELS, SeqConfig, SeqConfigError, SeqRun
 from core.remedies import REMEDIES
@@ -162,6 +163,7 @@ def rnn_lstm_section() -> None:
     if step or train:
         total = 1 if step else int(n)
         bar = st.progress(0.0, text="Training")
+        deadline, cut = Deadline(), None
         try:
             for i, run in enumerate((rnn, lstm)):
                 label = "RNN" if i == 0 else "LSTM"
@@ -169,10 +171,12 @@ def rnn_lstm_section() -> None:
                 def report(done: int, total_: int, label=label, i=i) -> None:
                     if done == total_ or done % max(1, total_ // 50) == 0:
                         bar.progress((i * total_ + done) / (2 * total_), text=f"{label}: step {done:,} of {total_:,}")
-                run.run(total, report)
+                cut = run.run(total, report, deadline) or cut
         except SeqConfigError as err:
             st.error(str(err), icon=":material/warning:")
         bar.empty()
+        if cut:
+            st.warning(cut, icon=":material/timer:")
     if rnn.steps == 0:
         st.info("Press **Step** or **Train** to train both networks.", icon=":material/play_arrow:")
         return

@@ -19,6 +19,7 @@ import torch
 
 from core.config import ConfigError, TrainConfig
 from core.data import make_dataset
+from core.limits import Deadline, check_work
 from core.trainer import Run
 
 EPS_RANGE = (1e-12, 1e-1)
@@ -80,6 +81,7 @@ def butterfly(config: TrainConfig, eps: float, steps: int, perturb: str = "weigh
     if perturb not in ("weights", "inputs"):
         raise ConfigError("perturb the weights or the inputs")
     config = replace(config, dtype="float64").validated()
+    check_work(config.depth, config.width, steps, 2)
     a = Run(config)
     if perturb == "weights":
         b = Run(config, dataset=a.dataset)
@@ -90,7 +92,10 @@ def butterfly(config: TrainConfig, eps: float, steps: int, perturb: str = "weigh
         d = g.standard_normal(data.x.shape)
         b = Run(config, dataset=replace(data, x=data.x + eps * d / np.linalg.norm(d)))
     distance, loss_a, loss_b, stopped = [_distance(a, b)], [], [], None
+    deadline = Deadline()
     for k in range(steps):
+        if deadline.expired:
+            break
         ia, ib = a.step(), b.step()
         loss_a.append(ia.loss)
         loss_b.append(ib.loss)

@@ -75,7 +75,7 @@ def to_fraction(value: object) -> Fraction:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{value} has no exact value")
-        return Fraction(Decimal(repr(value)))
+        return Fraction(Decimal(repr(float(value))))  # float(): numpy's float64 reprs as "np.float64(…)"
     if isinstance(value, Decimal):
         return Fraction(value)
     if isinstance(value, Rational):

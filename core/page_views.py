@@ -7,12 +7,11 @@ parameter every page shares.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from functools import cache
+
 from core import chain as ch
 from core import config as cfg
-from core.recurrent import TASK_LABELS
-from core.remedies import REMEDIES
-from core.rnn_matrix import W_INIT_LABELS
-from core.rnn_scalar import RNN_ACTIVATIONS
 from core.scenarios import SCENARIOS
 from core.viewstate import Field, ViewSchema
 
@@ -55,32 +54,44 @@ LAB = ViewSchema((
     Field("lab_dtype", "choice", _D.dtype, choices=cfg.DTYPES),
 ))
 
-REMEDIES_PAGE = ViewSchema((
-    Field("rem_baseline", "choice", "relu_nan", choices=(*SCENARIOS, "lab")),
-    Field("rem_steps", "int", 200, 20, 1000),
-    *(Field(f"rem_v{i}", "choices", default, choices=tuple(REMEDIES), max_items=len(REMEDIES))
-      for i, default in enumerate((["clip_norm"], ["he"], ["batchnorm"], ["smaller_lr"]))),
-    *(Field(f"rem_set_{r.key}", "float", r.setting.default, r.setting.lo, r.setting.hi)
-      for r in REMEDIES.values() if r.setting is not None),
-))
+
+def _remedies_page() -> ViewSchema:  # built on first use: the remedies import torch, the home page must not
+    from core.remedies import REMEDIES
+
+    return ViewSchema((
+        Field("rem_baseline", "choice", "relu_nan", choices=(*SCENARIOS, "lab")),
+        Field("rem_steps", "int", 200, 20, 1000),
+        *(Field(f"rem_v{i}", "choices", default, choices=tuple(REMEDIES), max_items=len(REMEDIES))
+          for i, default in enumerate((["clip_norm"], ["he"], ["batchnorm"], ["smaller_lr"]))),
+        *(Field(f"rem_set_{r.key}", "float", r.setting.default, r.setting.lo, r.setting.hi)
+          for r in REMEDIES.values() if r.setting is not None),
+    ))
+
 
 TT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
-THROUGH_TIME = ViewSchema((
-    Field("tt_w_rec", "float", 1.5, -4.0, 4.0), Field("tt_T", "int", 50, 1, 200),
-    Field("tt_act", "choice", "tanh", choices=RNN_ACTIVATIONS), Field("tt_x", "float", 0.0, -3.0, 3.0),
-    Field("tt_w_in", "float", 1.0, -3.0, 3.0), Field("tt_b", "float", 0.0, -3.0, 3.0),
-    Field("tt_h0", "float", 0.5, -1.0, 1.0),
-    Field("tt_n", "int", 64, 2, 128), Field("tt_init", "choice", "normal", choices=tuple(W_INIT_LABELS)),
-    Field("tt_scale", "float", 1.0, 0.0, 3.0), Field("tt_mact", "choice", "tanh", choices=RNN_ACTIVATIONS),
-    Field("tt_mT", "int", 100, 5, 200), Field("tt_in", "float", 1.0, 0.0, 3.0),
-    Field("tt_seed", "int", 0, 0, 2**31 - 1),
-    Field("tt_task", "choice", "adding", choices=tuple(TASK_LABELS)), Field("tt_len", "int", 30, 5, 200),
-    Field("tt_hid", "int", 32, 1, 128), Field("tt_lr", "float", 1e-2, options=TT_LRS),
-    Field("tt_batch", "int", 32, 1, 256), Field("tt_sseed", "int", 0, 0, 2**31 - 1),
-    Field("tt_fb_on", "bool", False), Field("tt_fb", "float", 1.0, -10.0, 10.0),
-    Field("tt_clip_on", "bool", False), Field("tt_tau", "float", 1.0, 1e-6, 1e6),
-    Field("tt_n_steps", "int", 400, 1, 2000),
-))
+
+
+def _through_time() -> ViewSchema:
+    from core.recurrent import TASK_LABELS
+    from core.rnn_matrix import W_INIT_LABELS
+    from core.rnn_scalar import RNN_ACTIVATIONS
+
+    return ViewSchema((
+        Field("tt_w_rec", "float", 1.5, -4.0, 4.0), Field("tt_T", "int", 50, 1, 200),
+        Field("tt_act", "choice", "tanh", choices=RNN_ACTIVATIONS), Field("tt_x", "float", 0.0, -3.0, 3.0),
+        Field("tt_w_in", "float", 1.0, -3.0, 3.0), Field("tt_b", "float", 0.0, -3.0, 3.0),
+        Field("tt_h0", "float", 0.5, -1.0, 1.0),
+        Field("tt_n", "int", 64, 2, 128), Field("tt_init", "choice", "normal", choices=tuple(W_INIT_LABELS)),
+        Field("tt_scale", "float", 1.0, 0.0, 3.0), Field("tt_mact", "choice", "tanh", choices=RNN_ACTIVATIONS),
+        Field("tt_mT", "int", 100, 5, 200), Field("tt_in", "float", 1.0, 0.0, 3.0),
+        Field("tt_seed", "int", 0, 0, 2**31 - 1),
+        Field("tt_task", "choice", "adding", choices=tuple(TASK_LABELS)), Field("tt_len", "int", 30, 5, 200),
+        Field("tt_hid", "int", 32, 1, 128), Field("tt_lr", "float", 1e-2, options=TT_LRS),
+        Field("tt_batch", "int", 32, 1, 256), Field("tt_sseed", "int", 0, 0, 2**31 - 1),
+        Field("tt_fb_on", "bool", False), Field("tt_fb", "float", 1.0, -10.0, 10.0),
+        Field("tt_clip_on", "bool", False), Field("tt_tau", "float", 1.0, 1e-6, 1e6),
+        Field("tt_n_steps", "int", 400, 1, 2000),
+    ))
 
 EDGE_CONFIGS = ("he_relu", "relu_nan", "big_lr", "relu_big_init", "sigmoid_default", "lab")
 EDGE_LRS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
@@ -99,5 +110,26 @@ EDGE = ViewSchema((
 
 LECTURE_PATH = ViewSchema((Field("lec_scene", "int", 1, 1, 7),))
 
-SCHEMAS = {"home": ViewSchema(()), "lecture_path": LECTURE_PATH, "chain": CHAIN, "lab": LAB,
-           "remedies": REMEDIES_PAGE, "through_time": THROUGH_TIME, "edge": EDGE}
+_BUILDERS = {"home": lambda: ViewSchema(()), "lecture_path": lambda: LECTURE_PATH, "chain": lambda: CHAIN,
+             "lab": lambda: LAB, "remedies": _remedies_page, "through_time": _through_time, "edge": lambda: EDGE}
+
+
+class _Schemas(Mapping):
+    """page → ViewSchema, each built on first use (so that the home page never imports torch)."""
+
+    def __getitem__(self, page: str) -> ViewSchema:
+        return _build(page)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_BUILDERS)
+
+    def __len__(self) -> int:
+        return len(_BUILDERS)
+
+
+@cache
+def _build(page: str) -> ViewSchema:
+    return _BUILDERS[page]()
+
+
+SCHEMAS = _Schemas()

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from core.clipping import clip_gradients
+from core.limits import Deadline
 
 TASKS = ("adding", "first_token")
 TASK_LABELS = {"adding": "adding problem (sum of the two marked numbers)",
@@ -200,15 +201,20 @@ class SeqRun:
             self.stopped = f"step {self.steps}: the loss or the gradient became inf or NaN; training stopped."
         return value
 
-    def run(self, n: int, on_step=None) -> None:
+    def run(self, n: int, on_step=None, deadline: Deadline | None = None) -> str | None:
+        """Up to n steps; returns a sentence if the wall-time cap stopped it early."""
         if not 1 <= n <= MAX_SEQ_STEPS:
             raise SeqConfigError(f"run between 1 and {MAX_SEQ_STEPS:,} steps at a time")
+        deadline = deadline or Deadline()
         for i in range(min(n, MAX_SEQ_STEPS - self.steps)):
+            if deadline.expired:
+                return deadline.message(i, n)
             self.step()
             if on_step is not None:
                 on_step(i + 1, n)
             if self.stopped:
                 break
+        return None
 
     def chance_loss(self) -> float:
         """The loss of the best memoryless guess: 1/6 for adding (predict 1), ln K for recall."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from core.config import ConfigError, TrainConfig
 from core.diagnosis import Diagnosis, diagnose
+from core.limits import check_work
 from core.trainer import Run
 
 
@@ -220,6 +221,7 @@ def compare(baseline: TrainConfig, variants: list[tuple[str, tuple[str, ...]]], 
     from the very same W (batch norm adds no random numbers, weight norm reparametrises the same W).
     """
     total = steps * (1 + len(variants))
+    check_work(baseline.depth, baseline.width, steps, 1 + len(variants))
     done = 0
 
     def tick() -> None:

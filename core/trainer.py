@@ -21,6 +21,7 @@ from torch.nn.utils import parametrize
 from core.clipping import clip_gradients
 from core.config import MAX_STEPS, ConfigError, TrainConfig
 from core.data import Dataset, make_dataset
+from core.limits import MAX_SECONDS, Deadline, check_work
 from core.network import MLP, build
 from core.recorder import History, NonFinite, Recorder
 
@@ -39,6 +40,7 @@ class StepInfo:
     step: int  # 1-based number of the update just done
     loss: float
     nonfinite: NonFinite | None = None
+    cut_short: str | None = None  # set when a run(n) stopped at the wall-time cap
 
 
 @dataclass
@@ -312,19 +314,24 @@ class Run:
             return None
         return [g.detach().numpy() for g in self.recorder.last_tensors[0]]
 
-    def run(self, n: int, on_progress=None) -> StepInfo | None:
+    def run(self, n: int, on_progress=None, max_seconds: float = MAX_SECONDS) -> StepInfo | None:
         """Up to n steps; stops early at the first non-finite step. `on_progress(done, n)` after each step."""
         if not 1 <= n <= MAX_STEPS:
             raise ConfigError(f"Run between 1 and {MAX_STEPS:,} steps at a time.")
         n = min(n, MAX_STEPS - self.steps_done)
         if n <= 0:
             raise ConfigError(f"This run has recorded the maximum of {MAX_STEPS:,} steps; press Reset to start again.")
-        info = None
+        check_work(self.config.depth, self.config.width, n)
+        deadline = Deadline(max_seconds)
+        info, cut = None, None
         for i in range(n):
             info = self.step()
             if on_progress is not None:
                 on_progress(i + 1, n)
             if info.nonfinite is not None:
                 break
+            if deadline.expired and i + 1 < n:
+                cut = deadline.message(i + 1, n)
+                break
         self.recorder.flush()
-        return StepInfo(self.steps_done, info.loss, self.nonfinite) if info else None
+        return StepInfo(self.steps_done, info.loss, self.nonfinite, cut) if info else None

@@ -116,3 +116,11 @@ def test_sympy_floats_in_the_ordinary_range_round_trip():
     assert fmt(sp.Float("0.25", 50)) == "≈ 0.25"
     assert fmt(sp.Float("-93750000.5", 50)) == "≈ " + MINUS + "93,750,000.5"
     assert as_float64(sp.Float("1e400", 50)) == math.inf
+
+
+def test_numpy_floats_format_like_python_floats():
+    import numpy as np
+
+    from core.numbers import fmt
+
+    assert fmt(np.float64(0.5)) == fmt(0.5) and fmt(np.float64(-1234.5)) == fmt(-1234.5)

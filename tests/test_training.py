@@ -612,3 +612,22 @@ def test_initialisation_comes_from_the_run_generator_only():
     cfg = TrainConfig(depth=1, width=16, init="xavier_normal", dataset="regression", dtype="float64")
     c = build(cfg, 64, 16, torch.Generator().manual_seed(99)).layers[0].weight.detach()
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+# ---------------------------------------------------------------- limits for a shared server
+
+
+def test_too_much_work_in_one_request_is_refused_with_the_allowed_amount():
+    from core.limits import WORK_LIMIT
+
+    run = Run(TrainConfig(depth=50, width=256, n_samples=64, batch_size=64))
+    with pytest.raises(ConfigError, match="at most 2,000 steps"):
+        run.run(2_001)
+    assert 50 * 256 * 2_000 == WORK_LIMIT
+
+
+def test_a_request_stops_at_the_wall_time_cap_and_keeps_what_it_trained():
+    run = Run(SMALL)
+    info = run.run(5_000, max_seconds=0.05)
+    assert info.cut_short is not None and "at most 0.05 s" in info.cut_short
+    assert 0 < run.steps_done < 5_000 and len(run.history.arrays()["loss"]) == run.steps_done
