@@ -132,3 +132,43 @@ def test_a_garbage_deep_link_shows_a_notice_not_a_traceback(browser, app_url):
     assert "could not be used" in body and "lab_depth" in body and "lab_lr" in body
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
+
+
+DEEP_LINKS = [  # (path with query, tab to open or None, text that proves the link's setting took effect)
+    ("/?lecture=0", None, "Explore"),
+    ("/Chain_rule?mode=From+weights&weights=3&act=tanh", None, "Bound versus actual"),
+    ("/Training_lab?lab_depth=4&lab_activation=relu", None, "ReLU"),
+    ("/Remedies?rem_baseline=he_relu&rem_steps=40", None, "init he_normal"),
+    ("/Through_time?tt_w_rec=0.9&tt_act=linear", None, "0.0051537752"),  # 0.9⁵⁰: linear, so the notes' rule holds
+    ("/Edge_of_chaos?edge_act=relu&edge_sw=1.5", "② Order and chaos", "χ = σ_w²/2"),
+    ("/Lecture?lec_scene=7", None, "The edge of chaos"),
+]
+
+
+def test_a_deep_link_to_every_page_works_on_a_freshly_started_server(browser, fresh_app_url):
+    for path, tab, proof in DEEP_LINKS:
+        page = open_page(browser, fresh_app_url + path, width=1280, height=720)
+        if tab:
+            page.get_by_role("tab", name=tab).click()
+        page.locator("[data-testid='stMain']").filter(has_text=proof).first.wait_for(timeout=60_000)
+        wait_for_script(page)
+        assert proof in page.inner_text("[data-testid='stMain']"), path
+        assert page.locator("[data-testid='stException']").count() == 0, path
+        assert "could not be used" not in page.inner_text("[data-testid='stMain']"), path
+        page.close()
+
+
+def test_training_lab_trains_20_steps_through_its_buttons_and_draws(browser, app_url):
+    page = open_page(browser, app_url + "/Training_lab")
+    box = page.get_by_label("Steps to run at once")
+    box.fill("20")
+    box.press("Enter")
+    wait_for_script(page)
+    page.get_by_role("button", name="Run", exact=True).click()
+    wait_for_script(page)
+    page.get_by_text("W₁[1, 1] at step 20").first.wait_for(timeout=60_000)
+    assert steps_shown(page) == 20
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    assert charts.count() >= 3 and charts.first.locator("canvas, svg").count() >= 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
