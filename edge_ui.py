@@ -83,9 +83,28 @@ def _diagram(activation: str):
     return phase_diagram(activation)
 
 
+# Built charts are cached as resources: they are never modified (ui.chart copies before resizing), and
+# building the 3,600- and 10,000-cell grids costs more than a rerun's budget.
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _phase_chart(activation: str, marker: tuple | None):
+    return cc.phase_chart(_diagram(activation), marker)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _cliff_charts(w: float, lo: float, hi: float, w0: float, b0: float, lr: float, steps: int, tau: float):
+    grid = np.linspace(lo, hi, 1601)
+    wall = wall_position(w)
+    shown_wall = wall if wall is not None and lo <= wall <= hi else None
+    curve = cc.cliff_curve_chart(grid, loss(w, grid), shown_wall, bistable_band(w))
+    ws, bs, surface = _surface()
+    paths = [("no clipping", _descend(w0, b0, lr, steps, 0.0)), (f"clipped at τ = {tau:g}", _descend(w0, b0, lr, steps, tau))]
+    return curve, cc.cliff_surface_chart(ws, bs, surface, paths)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def _factors(activation: str, sigma_w: float, sigma_b: float) -> tuple[float, float]:
-    return float(np.sqrt(chi(activation, sigma_w, sigma_b))), measured_factor(activation, sigma_w, sigma_b)
+    return float(np.sqrt(chi(activation, sigma_w, sigma_b))), measured_factor(activation, sigma_w, sigma_b,
+                                                                                  width=256)
 
 
 def phase_section() -> None:
@@ -107,7 +126,7 @@ def phase_section() -> None:
     if lab_point is not None and lab.activation == activation:
         marker = (min(lab_point[0], 4.0), min(lab_point[1], 2.0), "training lab")
     left, right = st.columns([1.6, 1])
-    ui.chart(cc.phase_chart(diagram, marker), left)
+    ui.chart(_phase_chart(activation, marker), left)
     with right:
         if lab_point is None:
             st.caption("The training lab's network uses constant weights, which are not a random initialisation: it "
@@ -120,7 +139,7 @@ def phase_section() -> None:
         with st.spinner("Measuring a 40-layer network"):
             predicted, measured = _factors(activation, sw, sb)
         st.metric("predicted per-layer factor √χ", f"{predicted:.4f}")
-        st.metric("measured in a 40 × 512 network (autograd)", f"{measured:.4f}")
+        st.metric("measured in a 40 × 256 network (autograd)", f"{measured:.4f}")
         phase = ("at the edge of chaos: gradients keep their size" if abs(predicted - 1) < 0.005 else
                  "ordered: gradients vanish" if predicted < 1 else "chaotic: gradients explode")
         st.markdown(f"At σ_w = {sw:g}, σ_b = {sb:g}: **{phase}** — over 40 layers the theory predicts a factor of "
@@ -133,6 +152,11 @@ def phase_section() -> None:
             st.caption("For ReLU χ = σ_w²/2 whatever σ_b: the edge of chaos is σ_w = √2, He et al.'s initialisation.")
         elif not np.isfinite(crit).any():
             st.caption("With sigmoid, χ stays below 1 everywhere on this grid (σ'(z) ≤ ¼): ordered, vanishing.")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _descend(w0: float, b0: float, lr: float, steps: int, clip_norm: float):
+    return descend(w0, b0, lr, steps, clip_norm)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -151,11 +175,8 @@ def cliff_section() -> None:
     a, b = st.columns(2)
     w = a.slider("recurrent weight w", 1.0, 8.0, W_DEFAULT, 0.1, key=K + "w")
     lo, hi = b.slider("bias range", -6.0, 2.0, (-4.0, 0.0), 0.1, key=K + "brange")
-    grid = np.linspace(lo, hi, 1601)
     wall = wall_position(w)
-    band = bistable_band(w)
-    shown_wall = wall if wall is not None and lo <= wall <= hi else None
-    ui.chart(cc.cliff_curve_chart(grid, loss(w, grid), shown_wall, band))
+    curve_slot = st.container()
     if wall is None:
         st.caption(f"With w = {w:g}, w·σ'(x₀) ≤ 1: x₀ is not between two basins, so there is no wall from this start.")
     c, d, e, f = st.columns(4)
@@ -164,12 +185,12 @@ def cliff_section() -> None:
     lr = e.select_slider("learning rate", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5], 0.05, key=K + "lr")
     tau = f.number_input("clip threshold τ", 0.01, 100.0, 1.0, 0.1, key=K + "tau")
     steps = st.slider("gradient steps", 1, 200, 30, key=K + "gd_steps")
-    plain = descend(w0, b0, float(lr), steps)
-    clipped = descend(w0, b0, float(lr), steps, clip_norm=float(tau))
-    ws, bs, surface = _surface()
+    plain = _descend(w0, b0, float(lr), steps, 0.0)
+    clipped = _descend(w0, b0, float(lr), steps, float(tau))
+    curve, surface_chart = _cliff_charts(w, lo, hi, w0, b0, float(lr), steps, float(tau))
+    ui.chart(curve, curve_slot)
     left, right = st.columns([1.5, 1])
-    paths = [("no clipping", plain), (f"clipped at τ = {tau:g}", clipped)]
-    ui.chart(cc.cliff_surface_chart(ws, bs, surface, paths), left)
+    ui.chart(surface_chart, left)
     with right:
         for label, d_ in (("no clipping", plain), (f"clipped at τ = {tau:g}", clipped)):
             jump = float(np.max(np.hypot(np.diff(d_.w), np.diff(d_.b)))) if steps else 0.0

@@ -35,6 +35,16 @@ def _power_text(log10: float, sign: float = 1.0) -> str:
     return f"{'−' if sign < 0 else ''}{mantissa:.3g} × 10{power}"
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _scalar(w_rec: float, T: int, activation: str, x: float, w_in: float, bias: float, h0: float):
+    return scalar_chain(w_rec, T, activation, x, w_in, bias, h0)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _through_time(n: int, scheme: str, scale: float, seed: int, activation: str, T: int, input_scale: float):
+    return gradient_through_time(init_w_rec(n, scheme, scale, seed), activation, T, input_scale, seed)
+
+
 def scalar_section() -> None:
     st.markdown("The notes: *if W_rec is above 1 the gradient explodes, below 1 it vanishes.* For one recurrent unit "
                 "$h_t = f(w_{rec}\\,h_{t-1} + w_{in}\\,x_t + b)$ the chain rule makes that precise.")
@@ -47,7 +57,7 @@ def scalar_section() -> None:
     w_in = e.slider("w_in", -3.0, 3.0, 1.0, 0.05, key=K + "w_in")
     bias = f.slider("bias b", -3.0, 3.0, 0.0, 0.05, key=K + "b")
     h0 = g.slider("h_0", -1.0, 1.0, 0.5, 0.05, key=K + "h0")
-    chain = scalar_chain(w_rec, T, activation, x, w_in, bias, h0)
+    chain = _scalar(w_rec, T, activation, x, w_in, bias, h0)
     actual = chain.log10_abs_product[-1]
     m1, m2, m3 = st.columns(3)
     with m1:
@@ -100,7 +110,7 @@ def matrix_section() -> None:
     T = e.slider("sequence length T", 5, 200, 100, key=K + "mT")
     input_scale = f.slider("input scale", 0.0, 3.0, 1.0, 0.05, key=K + "in")
     seed = g.number_input("seed", 0, 2**31 - 1, 0, key=K + "seed")
-    result = gradient_through_time(init_w_rec(n, scheme, scale, int(seed)), activation, T, input_scale, int(seed))
+    result = _through_time(n, scheme, scale, int(seed), activation, T, input_scale)
     s = result.spectrum
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("spectral radius ρ", f"{s.spectral_radius:.4g}")

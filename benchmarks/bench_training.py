@@ -53,7 +53,8 @@ def instrumented_rate(config: TrainConfig, steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def overhead(rounds: int = 9, steps: int = 300) -> None:
+def overhead(rounds: int = 9, steps: int = 300) -> tuple[float, float]:
+    """Print the comparison; return (instrumented steps/s, instrumented/bare ratio against torch defaults)."""
     config = TrainConfig(depth=10, width=32, batch_size=64, activation="relu", init="he_normal", lr=0.01,
                          n_samples=1024)
     for same in (False, True):
@@ -74,6 +75,7 @@ def overhead(rounds: int = 9, steps: int = 300) -> None:
     print(f"  instrumented / bare (torch defaults):     {ratio:.3f}   (target ≥ 0.85)")
     print(f"  instrumented / bare (same optimizer):     {ratio_same:.3f}   "
           f"(recording alone: {1e6 / med(inst) - 1e6 / med(same_opt):.0f} µs per step)")
+    return med(inst), ratio
 
 
 def memory() -> None:

@@ -95,8 +95,12 @@ def chi(activation: str, sigma_w, sigma_b) -> np.ndarray:
     z, w = _nodes() if scale_free else _dense_nodes()
     q = fixed_point_q(activation, sigma_w, sigma_b)
     sw2 = np.broadcast_to(np.asarray(sigma_w, dtype=float) ** 2, q.shape)
-    slopes = dphi(activation, np.sqrt(np.ones_like(q) if scale_free else q)[..., None] * z) ** 2 @ w
-    return sw2 * slopes
+    roots = np.sqrt(np.ones_like(q) if scale_free else q).reshape(-1)
+    slopes = np.empty(roots.shape)
+    for start in range(0, len(roots), 256):  # in chunks: a 60 × 60 grid × 1,601 nodes at once would be 46 MB a copy
+        part = roots[start: start + 256]
+        slopes[start: start + 256] = dphi(activation, part[:, None] * z) ** 2 @ w
+    return sw2 * slopes.reshape(q.shape)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ PAGE = "pages/5_Edge_of_chaos.py"
 def test_phase_section_places_the_default_lab_network_at_the_edge_of_chaos():
     at = opened(PAGE)
     assert metric(at, "predicted per-layer factor √χ") == "1.0000"  # xavier tanh: σ_w = 1, σ_b = 0
-    assert float(metric(at, "measured in a 40 × 512 network")) > 0.98
+    assert float(metric(at, "measured in a 40 × 256 network")) > 0.98
     assert "edge of chaos: gradients keep their size" in all_text(at)
     next(s for s in at.slider if s.label == "σ_w to measure").set_value(2.5).run()
     assert not at.exception
