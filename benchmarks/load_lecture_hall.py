@@ -1,0 +1,134 @@
+"""A lecture hall on one server: 30 concurrent browser sessions, each training 100 steps in the training lab.
+
+    python benchmarks/load_lecture_hall.py [--sessions 30]
+
+Loopback only, at most 40 sessions, at most 10 minutes. Every session opens its own deep link (its own seed),
+presses Run (100 steps) and must then show exactly its own run: 100 steps and the update ledger of W₁[1, 1]
+at step 100 equal to a headless run with the same seed (a session that saw another's state would not match).
+Printed: errors, the per-step time (click → 100 steps shown, divided by 100; median and p95 over sessions),
+the server's memory per extra session, and its memory after the sessions close.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+
+from bench_server import memory_kb  # noqa: E402
+
+from tests.serving import CHROMIUM_ARGS, chromium, streamlit_server  # noqa: E402
+
+MAX_SESSIONS, MAX_SECONDS = 40, 600
+CONFIG = dict(depth=4, width=8, activation="tanh", init="xavier_normal", lr=0.05)
+
+
+def expected_ledger(seed: int) -> str:
+    from core.config import TrainConfig
+    from core.inspect_run import ledger_at
+    from core.trainer import Run
+
+    config = TrainConfig(**CONFIG, seed=seed)
+    run = Run(config)
+    run.run(100)
+    entry = ledger_at(run.history.arrays()["tracked"], 100, config.lr, config.optimizer, config.dtype, run.track)
+    return entry.update.equation_text()
+
+
+async def session(browser, url: str, seed: int, results: list, ready: list, go: asyncio.Event):
+    context = await browser.new_context(viewport={"width": 1280, "height": 720})
+    page = await context.new_page()
+    query = "&".join(f"lab_{k}={v}" for k, v in CONFIG.items()) + f"&lab_seed={seed}"
+    try:
+        await page.goto(f"{url}/Training_lab?{query}", timeout=120_000)
+        await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+        await page.get_by_role("button", name="Run", exact=True).wait_for(timeout=120_000)
+        ready.append(seed)
+        await go.wait()  # every session clicks at the same moment
+        start = time.perf_counter()
+        await page.get_by_role("button", name="Run", exact=True).click()
+        await page.get_by_text("W₁[1, 1] at step 100").first.wait_for(timeout=300_000)
+        seconds = time.perf_counter() - start
+        await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+        body = await page.inner_text("[data-testid='stMain']")
+        metric = page.locator("[data-testid='stMetric']").filter(has_text="Steps").locator("[data-testid='stMetricValue']")
+        steps = (await metric.first.inner_text(timeout=180_000)).replace(",", "")
+        errors = await page.locator("[data-testid='stException']").count()
+        results.append({"seed": seed, "seconds": seconds, "body": body, "errors": errors, "steps": steps})
+    except Exception as err:  # noqa: BLE001 - a failed session is a result to report, not a crash
+        results.append({"seed": seed, "seconds": None, "body": "", "errors": 1, "failure": repr(err)[:200]})
+        ready.append(seed)
+    return context
+
+
+async def main_async(n: int) -> None:
+    from playwright.async_api import async_playwright
+
+    expected = {seed: expected_ledger(seed) for seed in range(n)}
+    with tempfile.TemporaryDirectory() as tmp, streamlit_server(Path(tmp) / "server.log") as (url, proc):
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+            warm = await browser.new_page()
+            await warm.goto(url + "/Training_lab")  # imports torch once, as the first student would
+            await warm.get_by_role("button", name="Run", exact=True).wait_for(timeout=120_000)
+            await warm.close()
+            await asyncio.sleep(1)
+            before = memory_kb(proc.pid)[0] / 1024
+            results: list = []
+            ready: list = []
+            go = asyncio.Event()
+            tasks = [asyncio.create_task(session(browser, url, seed, results, ready, go)) for seed in range(n)]
+            waited = 0.0
+            while len(ready) < n and waited < 240:  # every page loaded, then one common click
+                await asyncio.sleep(0.5)
+                waited += 0.5
+            go.set()
+            contexts = await asyncio.gather(*tasks)
+            during = memory_kb(proc.pid)[0] / 1024
+            for context in contexts:
+                if context is not None:
+                    await context.close()
+            await browser.close()
+            await asyncio.sleep(8)
+            after = memory_kb(proc.pid)[0] / 1024
+            peak = memory_kb(proc.pid)[1] / 1024
+    ok = [r for r in results if r["seconds"] is not None and r["errors"] == 0]
+    matches = [r for r in ok if r["steps"] == "100" and expected[r["seed"]] in r["body"]]
+    per_step = sorted(r["seconds"] / 100 * 1000 for r in ok)
+    p95 = per_step[min(len(per_step) - 1, int(round(0.95 * (len(per_step) - 1))))] if per_step else float("nan")
+    print(f"{n} concurrent sessions, one server (2 cores), each pressing Run (100 steps) at the same moment:")
+    print(f"  sessions without error:                 {len(ok)} of {n}")
+    print(f"  sessions showing exactly their own run:  {len(matches)} of {n} (100 steps, ledger = headless run)")
+    if per_step:
+        print(f"  time per step (click → 100 steps shown): median {statistics.median(per_step):.1f} ms, "
+              f"p95 {p95:.1f} ms, slowest session {max(r['seconds'] for r in ok):.1f} s for 100 steps")
+    print(f"  server memory: {before:.0f} MB with one warm session, {during:.0f} MB with {n} sessions "
+          f"({(during - before) / n:.1f} MB per extra session), {after:.0f} MB 8 s after they closed; peak {peak:.0f} MB")
+    for r in ok:
+        if r not in matches:
+            line = next((ln for ln in r["body"].splitlines() if "·" in ln and "=" in ln), "?")
+            print(f"  session {r['seed']} does not match: shows {line!r} after {r['steps']} steps, expected "
+                  f"{expected[r['seed']]!r} after 100")
+    for r in results:
+        if r.get("failure"):
+            print(f"  session {r['seed']} failed: {r['failure']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=30)
+    n = parser.parse_args().sessions
+    if not 1 <= n <= MAX_SESSIONS:
+        raise SystemExit(f"between 1 and {MAX_SESSIONS} sessions")
+    asyncio.run(asyncio.wait_for(main_async(n), MAX_SECONDS))
+
+
+if __name__ == "__main__":
+    main()
