@@ -2,11 +2,12 @@
 
     python benchmarks/load_lecture_hall.py [--sessions 30]
 
-Loopback only, at most 40 sessions, at most 10 minutes. Every session opens its own deep link (its own seed),
+Loopback only, at most 40 sessions, at most 15 minutes. Every session opens its own deep link (its own seed),
 presses Run (100 steps) and must then show exactly its own run: 100 steps and the update ledger of W₁[1, 1]
 at step 100 equal to a headless run with the same seed (a session that saw another's state would not match).
-Printed: errors, the per-step time (click → 100 steps shown, divided by 100; median and p95 over sessions),
-the server's memory per extra session, and its memory after the sessions close.
+A second class of the same size follows once the first has left, to see whether the first one's memory is
+released and reused. Printed: errors, the per-step time (click → 100 steps shown, divided by 100; median
+and p95 over sessions), the server's memory per extra session, and its memory after each class leaves.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from bench_server import memory_kb  # noqa: E402
 
 from tests.serving import CHROMIUM_ARGS, chromium, streamlit_server  # noqa: E402
 
-MAX_SESSIONS, MAX_SECONDS = 40, 600
+MAX_SESSIONS, MAX_SECONDS = 40, 900
 CONFIG = dict(depth=4, width=8, activation="tanh", init="xavier_normal", lr=0.05)
 
 
@@ -71,8 +72,11 @@ async def session(browser, url: str, seed: int, results: list, ready: list, go: 
 async def main_async(n: int) -> None:
     from playwright.async_api import async_playwright
 
-    expected = {seed: expected_ledger(seed) for seed in range(n)}
-    with tempfile.TemporaryDirectory() as tmp, streamlit_server(Path(tmp) / "server.log") as (url, proc):
+    expected = {seed: expected_ledger(seed) for seed in range(2 * n)}
+    # Disconnected sessions are kept 120 s by default (for reconnecting); 5 s here, so that release is measurable.
+    with tempfile.TemporaryDirectory() as tmp, streamlit_server(Path(tmp) / "server.log",
+                                                                extra=("--server.disconnectedSessionTTL", "5")) as (
+            url, proc):
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
             warm = await browser.new_page()
@@ -81,36 +85,45 @@ async def main_async(n: int) -> None:
             await warm.close()
             await asyncio.sleep(1)
             before = memory_kb(proc.pid)[0] / 1024
-            results: list = []
-            ready: list = []
-            go = asyncio.Event()
-            tasks = [asyncio.create_task(session(browser, url, seed, results, ready, go)) for seed in range(n)]
-            waited = 0.0
-            while len(ready) < n and waited < 240:  # every page loaded, then one common click
-                await asyncio.sleep(0.5)
-                waited += 0.5
-            go.set()
-            contexts = await asyncio.gather(*tasks)
-            during = memory_kb(proc.pid)[0] / 1024
-            for context in contexts:
-                if context is not None:
-                    await context.close()
+            waves = []
+            for wave in range(2):  # a second class after the first has left: is the first one's memory reused?
+                results: list = []
+                ready: list = []
+                go = asyncio.Event()
+                tasks = [asyncio.create_task(session(browser, url, wave * n + i, results, ready, go)) for i in range(n)]
+                waited = 0.0
+                while len(ready) < n and waited < 240:  # every page loaded, then one common click
+                    await asyncio.sleep(0.5)
+                    waited += 0.5
+                go.set()
+                contexts = await asyncio.gather(*tasks)
+                during = memory_kb(proc.pid)[0] / 1024
+                for context in contexts:
+                    if context is not None:
+                        await context.close()
+                await asyncio.sleep(15)  # past the 5 s TTL
+                after = memory_kb(proc.pid)[0] / 1024
+                waves.append((results, during, after))
             await browser.close()
-            await asyncio.sleep(8)
-            after = memory_kb(proc.pid)[0] / 1024
             peak = memory_kb(proc.pid)[1] / 1024
+    results = waves[0][0] + waves[1][0]
     ok = [r for r in results if r["seconds"] is not None and r["errors"] == 0]
     matches = [r for r in ok if r["steps"] == "100" and expected[r["seed"]] in r["body"]]
     per_step = sorted(r["seconds"] / 100 * 1000 for r in ok)
     p95 = per_step[min(len(per_step) - 1, int(round(0.95 * (len(per_step) - 1))))] if per_step else float("nan")
-    print(f"{n} concurrent sessions, one server (2 cores), each pressing Run (100 steps) at the same moment:")
-    print(f"  sessions without error:                 {len(ok)} of {n}")
-    print(f"  sessions showing exactly their own run:  {len(matches)} of {n} (100 steps, ledger = headless run)")
+    print(f"{n} concurrent sessions, one server (2 cores), each pressing Run (100 steps) at the same moment; then a "
+          f"second class of {n}:")
+    print(f"  sessions without error:                 {len(ok)} of {2 * n}")
+    print(f"  sessions showing exactly their own run:  {len(matches)} of {2 * n} (100 steps, ledger = headless run)")
     if per_step:
         print(f"  time per step (click → 100 steps shown): median {statistics.median(per_step):.1f} ms, "
               f"p95 {p95:.1f} ms, slowest session {max(r['seconds'] for r in ok):.1f} s for 100 steps")
-    print(f"  server memory: {before:.0f} MB with one warm session, {during:.0f} MB with {n} sessions "
-          f"({(during - before) / n:.1f} MB per extra session), {after:.0f} MB 8 s after they closed; peak {peak:.0f} MB")
+    (_, during1, after1), (_, during2, after2) = waves
+    print(f"  server memory: {before:.0f} MB with one warm session; first class {during1:.0f} MB "
+          f"({(during1 - before) / n:.1f} MB per extra session), {after1:.0f} MB after it left; second class "
+          f"{during2:.0f} MB, {after2:.0f} MB after it left; peak {peak:.0f} MB")
+    print(f"  memory reused by the second class: it grew the server by {during2 - after1:+.0f} MB against "
+          f"{during1 - before:+.0f} MB for the first")
     for r in ok:
         if r not in matches:
             line = next((ln for ln in r["body"].splitlines() if "·" in ln and "=" in ln), "?")

@@ -35,13 +35,14 @@ def chromium() -> str | None:
 
 
 @contextmanager
-def streamlit_server(log: Path, timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
+def streamlit_server(log: Path, timeout: float = 60, extra: tuple[str, ...] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
     """Yield (url, process) once /_stcore/health answers; stop the server afterwards."""
     port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+             "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+             *extra],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
