@@ -8,6 +8,12 @@ at step 100 equal to a headless run with the same seed (a session that saw anoth
 A second class of the same size follows once the first has left, to see whether the first one's memory is
 released and reused. Printed: errors, the per-step time (click → 100 steps shown, divided by 100; median
 and p95 over sessions), the server's memory per extra session, and its memory after each class leaves.
+
+Release is read from inside the server by a probe (`probe_server.py`): how many sessions and training runs
+are alive once the class has left, and the resident memory before and after glibc's `malloc_trim(0)`, which
+tells memory the app still holds from freed memory the allocator keeps for the next class. Streamlit evicts an
+expired session lazily (when another session connects or leaves), so a late visitor opens the home page at
+the end, and the server is asked once more.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from bench_server import memory_kb  # noqa: E402
+from probe_server import ask  # noqa: E402
 
 from tests.serving import CHROMIUM_ARGS, chromium, streamlit_server  # noqa: E402
 
@@ -74,17 +81,23 @@ async def main_async(n: int) -> None:
 
     expected = {seed: expected_ledger(seed) for seed in range(2 * n)}
     # Disconnected sessions are kept 120 s by default (for reconnecting); 5 s here, so that release is measurable.
-    with tempfile.TemporaryDirectory() as tmp, streamlit_server(Path(tmp) / "server.log",
-                                                                extra=("--server.disconnectedSessionTTL", "5")) as (
-            url, proc):
+    with tempfile.TemporaryDirectory() as tmp, streamlit_server(
+            Path(tmp) / "server.log", extra=("--server.disconnectedSessionTTL", "5"),
+            launcher=(str(ROOT / "benchmarks" / "probe_server.py"), tmp)) as (url, proc):
+        probe = Path(tmp)
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
             warm = await browser.new_page()
-            await warm.goto(url + "/Training_lab")  # imports torch once, as the first student would
-            await warm.get_by_role("button", name="Run", exact=True).wait_for(timeout=120_000)
+            # The lecturer tries the lab first: torch imported, one run of 100 steps and its charts drawn, so that
+            # the memory below is what students add, not one-time imports.
+            await warm.goto(url + "/Training_lab?lab_seed=1000")
+            await warm.get_by_role("button", name="Run", exact=True).click(timeout=120_000)
+            await warm.get_by_text("W₁[1, 1] at step 100").first.wait_for(timeout=120_000)
+            await warm.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
             await warm.close()
             await asyncio.sleep(1)
             before = memory_kb(proc.pid)[0] / 1024
+            idle = ask(probe, "count")
             waves = []
             for wave in range(2):  # a second class after the first has left: is the first one's memory reused?
                 results: list = []
@@ -98,12 +111,24 @@ async def main_async(n: int) -> None:
                 go.set()
                 contexts = await asyncio.gather(*tasks)
                 during = memory_kb(proc.pid)[0] / 1024
+                held = ask(probe, "count")
                 for context in contexts:
                     if context is not None:
                         await context.close()
                 await asyncio.sleep(15)  # past the 5 s TTL
                 after = memory_kb(proc.pid)[0] / 1024
-                waves.append((results, during, after))
+                left = ask(probe, "count")
+                trimmed = ask(probe, "trim")
+                waves.append((results, during, after, held, left, trimmed))
+            # Streamlit drops an expired session lazily, when the next session connects or leaves: one late
+            # visitor opens the home page (no training) and leaves, then the server is asked what is still alive.
+            late = await browser.new_page()
+            await late.goto(url)
+            await late.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+            await late.close()
+            await asyncio.sleep(1)
+            after_late = ask(probe, "count")
+            trimmed_late = ask(probe, "trim")
             await browser.close()
             peak = memory_kb(proc.pid)[1] / 1024
     results = waves[0][0] + waves[1][0]
@@ -118,12 +143,21 @@ async def main_async(n: int) -> None:
     if per_step:
         print(f"  time per step (click → 100 steps shown): median {statistics.median(per_step):.1f} ms, "
               f"p95 {p95:.1f} ms, slowest session {max(r['seconds'] for r in ok):.1f} s for 100 steps")
-    (_, during1, after1), (_, during2, after2) = waves
-    print(f"  server memory: {before:.0f} MB with one warm session; first class {during1:.0f} MB "
+    (_, during1, after1, *_), (_, during2, after2, *_) = waves
+    print(f"  server memory: {before:.0f} MB after the lecturer's run; first class {during1:.0f} MB "
           f"({(during1 - before) / n:.1f} MB per extra session), {after1:.0f} MB after it left; second class "
           f"{during2:.0f} MB, {after2:.0f} MB after it left; peak {peak:.0f} MB")
     print(f"  memory reused by the second class: it grew the server by {during2 - after1:+.0f} MB against "
           f"{during1 - before:+.0f} MB for the first")
+    print(f"  inside the server (probe): {describe(idle)} with no student connected")
+    for number, (_, _, _, held, left, trimmed) in enumerate(waves, 1):
+        print(f"    class {number} connected: {describe(held)}")
+        print(f"    class {number} gone (TTL passed): {describe(left)}; after malloc_trim(0) RSS "
+              f"{trimmed['rss_mb']:.0f} MB")
+    print(f"    runs alive by seed: class 1 gone {seed_range(waves[0][4])}, class 2 connected {seed_range(waves[1][3])}, "
+          f"class 2 gone {seed_range(waves[1][4])} (class 1 used seeds 0–{n - 1}, class 2 {n}–{2 * n - 1})")
+    print(f"    after one late visitor to the home page: {describe(after_late)}; after malloc_trim(0) RSS "
+          f"{trimmed_late['rss_mb']:.0f} MB")
     for r in ok:
         if r not in matches:
             line = next((ln for ln in r["body"].splitlines() if "·" in ln and "=" in ln), "?")
@@ -132,6 +166,18 @@ async def main_async(n: int) -> None:
     for r in results:
         if r.get("failure"):
             print(f"  session {r['seed']} failed: {r['failure']}")
+
+
+def seed_range(probe: dict) -> str:
+    seeds = probe["run_seeds"]
+    return f"{len(seeds)} in {min(seeds)}–{max(seeds)}" if seeds else "none"
+
+
+def describe(probe: dict) -> str:
+    return (f"{probe.get('sessions', '?')} sessions ({probe.get('active_sessions', '?')} connected), "
+            f"{probe['runs']} training runs alive, {probe['tensors']} tensors ({probe['tensor_mb']:.1f} MB), "
+            f"Arrow {probe.get('arrow_mb', 0):.1f} MB, {probe['allocated_blocks'] / 1e6:.2f} M Python blocks, "
+            f"RSS {probe['rss_mb']:.0f} MB")
 
 
 def main() -> None:

@@ -35,12 +35,16 @@ def chromium() -> str | None:
 
 
 @contextmanager
-def streamlit_server(log: Path, timeout: float = 60, extra: tuple[str, ...] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Yield (url, process) once /_stcore/health answers; stop the server afterwards."""
+def streamlit_server(log: Path, timeout: float = 60, extra: tuple[str, ...] = (),
+                     launcher: tuple[str, ...] = ("-m", "streamlit")) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Yield (url, process) once /_stcore/health answers; stop the server afterwards.
+
+    `launcher` is what follows the interpreter in place of `-m streamlit` (the load script's probe).
+    """
     port = free_port()
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+            [sys.executable, *launcher, "run", "streamlit_app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
              *extra],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
