@@ -51,10 +51,10 @@ def snapshot(trim: bool) -> dict:
     seeds = []
     storages: dict[int, int] = {}
     for obj in gc.get_objects():
-        if run_class is not None and isinstance(obj, run_class):
+        if run_class is not None and issubclass(type(obj), run_class):  # type(), not isinstance: no lazy proxies
             runs += 1
             seeds.append(obj.config.seed)
-        elif torch is not None and isinstance(obj, torch.Tensor):
+        elif torch is not None and issubclass(type(obj), torch.Tensor):
             tensors += 1
             try:
                 storage = obj.untyped_storage()
