@@ -52,8 +52,11 @@ def sym(value: object) -> sp.Expr:
 
 
 def settle(value: sp.Expr) -> sp.Expr:
-    """Keep exact values exact; evaluate anything else (e.g. 1/(1+e⁻³)) to PRECISION digits."""
-    value = sp.sympify(value)
+    """Keep exact values exact; evaluate anything else (e.g. 1/(1+e⁻³)) to PRECISION digits.
+
+    Numbers only, through `sym`: a string is refused, never parsed or evaluated.
+    """
+    value = sym(value)
     if value.is_Rational:
         return value
     return value.evalf(PRECISION)

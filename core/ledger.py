@@ -7,6 +7,7 @@ involves e^z the ledger carries 50 significant digits and marks the results as r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import sympy as sp
 
@@ -14,7 +15,8 @@ from core.numbers import fmt, fmt_latex, format_value
 
 
 def _is_exact(value: sp.Expr) -> bool:
-    return bool(sp.sympify(value).is_Rational)
+    """A SymPy Rational/Integer, an int or a Fraction; a type test only: a string is never parsed."""
+    return isinstance(value, (sp.Rational, int, Fraction))
 
 
 @dataclass(frozen=True)

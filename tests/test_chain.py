@@ -142,3 +142,14 @@ def test_running_products_and_culprit():
     c = ch.notes_chain()
     assert c.running_products() == [150, 15_000, 1_875_000, 93_750_000]
     assert c.factors[c.biggest_culprit()].name == "dL/do31"
+
+
+def test_no_text_is_ever_parsed_as_sympy():
+    """settle and the ledger take numbers only: text (which SymPy's parser would evaluate) is refused or inert."""
+    from core.ledger import Update
+
+    with pytest.raises(TypeError):
+        ch.settle("__import__('os').getcwd()")
+    assert ch.settle(sp.Rational(3, 4)) == sp.Rational(3, 4)
+    assert not Update("1", sp.Rational(1, 100), sp.Integer(5)).exact
+    assert Update(sp.Integer(500), sp.Rational(1, 100), sp.Integer(93_750_000)).exact
