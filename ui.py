@@ -176,13 +176,19 @@ def reveal(key: str, prompt: str, render) -> None:
         st.rerun()
 
 
-def tabbed_page(title: str, intro: str, sections) -> None:
-    """A page of a title, an introduction and tabs; `sections` is a list of (tab label, function that renders it)."""
+def tabbed_page(view: str, name: str, icon: str, title: str, intro: str, sections) -> None:
+    """A whole page of a title, an introduction and tabs, with its sidebar, deep link and URL.
+
+    `view` is the page's schema in `core.page_views`; `sections` a list of (tab label, function that renders it).
+    """
+    setup_page(name, icon)
+    deep_link(view)
     st.title(title)
     st.markdown(intro)
     for tab, (_, render) in zip(st.tabs([label for label, _ in sections]), sections, strict=True):
         with tab:
             render()
+    finish_page(view)
 
 
 def number_field(label: str, key: str, default: str, *, limit: Fraction | None = None,
