@@ -15,9 +15,9 @@ import numpy as np
 
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # st.cache_data outside `streamlit run`: bare mode
 
-import edge_ui  # noqa: E402  (the page's own cached functions)
-from core.cliff import loss  # noqa: E402
-from core.mean_field import PHASE_ACTIVATIONS, phase_diagram  # noqa: E402
+from core.chaos.cliff import loss  # noqa: E402
+from core.chaos.mean_field import PHASE_ACTIVATIONS, phase_diagram  # noqa: E402
+from ui import edge as edge_ui  # noqa: E402  (the page's own cached functions)
 
 
 def timed(fn) -> float:

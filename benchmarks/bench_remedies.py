@@ -13,9 +13,9 @@ import time
 
 import torch
 
-from core.config import TrainConfig
-from core.remedies import compare, rank_single_remedies
-from core.scenarios import SCENARIOS
+from core.training.config import TrainConfig
+from core.training.remedies import compare, rank_single_remedies
+from core.training.scenarios import SCENARIOS
 
 torch.set_num_threads(1)  # a Community Cloud container
 VARIANTS = [("clip", ("clip_norm",)), ("he", ("he",)), ("bn", ("batchnorm",)), ("lr", ("smaller_lr",))]

@@ -14,9 +14,9 @@ import time
 
 import torch
 
-from core.recurrent import SeqConfig, SeqRun
-from core.rnn_matrix import gradient_through_time, init_w_rec
-from core.rnn_scalar import measured_by_autograd, scalar_chain
+from core.recurrent.matrix import gradient_through_time, init_w_rec
+from core.recurrent.scalar import measured_by_autograd, scalar_chain
+from core.recurrent.sequence import SeqConfig, SeqRun
 
 torch.set_num_threads(1)  # a Community Cloud container
 

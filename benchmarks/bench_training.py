@@ -18,8 +18,8 @@ import time
 
 import torch
 
-from core.config import TrainConfig
-from core.trainer import Run
+from core.training.config import TrainConfig
+from core.training.trainer import Run
 
 torch.set_num_threads(1)  # a Community Cloud container, and fair to both loops
 
@@ -91,7 +91,7 @@ def memory() -> None:
 def play_rate(seconds: float = 5.0) -> None:
     """Server-side work of one Play tick: 5 training steps, then the three live charts built and serialised
     (`to_dict`, which is what st.altair_chart does). The page asks for a tick every 0.2 s."""
-    from core import train_charts
+    from core.charts import training as train_charts
 
     for warm in (0, 2_000):  # a fresh run, and one with a long history (charts are thinned to ≤ 400 points)
         run = Run(TrainConfig())

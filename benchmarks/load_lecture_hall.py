@@ -39,9 +39,9 @@ CONFIG = dict(depth=4, width=8, activation="tanh", init="xavier_normal", lr=0.05
 
 
 def expected_ledger(seed: int) -> str:
-    from core.config import TrainConfig
-    from core.inspect_run import ledger_at
-    from core.trainer import Run
+    from core.training.config import TrainConfig
+    from core.training.inspect_run import ledger_at
+    from core.training.trainer import Run
 
     config = TrainConfig(**CONFIG, seed=seed)
     run = Run(config)

@@ -45,7 +45,7 @@ def snapshot(trim: bool) -> dict:
         out["active_sessions"] = len(manager.list_active_sessions())
     except Exception as err:  # noqa: BLE001 - report what could not be read
         out["sessions_error"] = repr(err)
-    run_class = getattr(sys.modules.get("core.trainer"), "Run", None)
+    run_class = getattr(sys.modules.get("core.training.trainer"), "Run", None)
     torch = sys.modules.get("torch")
     runs = tensors = 0
     seeds = []

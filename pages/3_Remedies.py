@@ -1,135 +1,16 @@
 """Remedies lab: every fix from the notes, side by side on the same network, data and seed."""
 
-import pandas as pd
 import streamlit as st
 
-import lab_ui
 import ui
-from core import compare_charts as cc
-from core.config import ConfigError, TrainConfig
-from core.remedies import RECURRENT_REMEDY, REMEDIES, VERDICT_ORDER, compare, rank_single_remedies
-from core.scenarios import SCENARIOS
+from ui import remedies
 
 ui.setup_page("Remedies", ":material/healing:")
 ui.deep_link("remedies")
-K = "rem_"
-MAX_VARIANTS = 4
-DEFAULT_VARIANTS = (["clip_norm"], ["he"], ["batchnorm"], ["smaller_lr"])
-DEFAULT_BASELINE = "relu_nan"
-KIND_ICONS = {VERDICT_ORDER[0]: ":material/check_circle:", VERDICT_ORDER[1]: ":material/healing:",
-              VERDICT_ORDER[2]: ":material/trending_down:", VERDICT_ORDER[3]: ":material/block:"}
-
 st.title("Remedies: which fix works, and which does not")
 st.markdown("The notes list the cures: gradient clipping, weight regularisation, careful initialisation, "
             "normalisation, simpler networks, smaller learning rates, bounded activations — and LSTMs for "
             "recurrent nets. Here each one is trained against the same exploding network: identical data, the "
             "same seed, and so the same initial weights wherever the architecture allows.")
-
-BASELINES = {k: s.title for k, s in SCENARIOS.items()} | {"lab": "The training lab's current settings"}
-left, right = st.columns([1, 2.2], gap="large")
-with left:
-    choice = st.selectbox("Baseline", list(BASELINES), index=list(BASELINES).index(DEFAULT_BASELINE),
-                          format_func=BASELINES.get, key=K + "baseline")
-    csv_bytes = None
-    if choice == "lab":
-        lab_run = st.session_state.get(lab_ui.KEY + "run")
-        if lab_run is None:
-            st.info("The training lab has not been opened in this session, so its default network is used.",
-                    icon=":material/info:")
-            baseline = TrainConfig()
-        else:
-            baseline, csv_bytes = lab_run.config, lab_run.csv_bytes
-    else:
-        baseline = SCENARIOS[choice].config
-    st.caption(f"{baseline.depth} hidden layers × {baseline.width}, {baseline.activation}, init {baseline.init} "
-               f"(scale {baseline.init_scale:g}), learning rate {baseline.lr:g}, {baseline.optimizer}, batch "
-               f"{baseline.batch_size}, seed {baseline.seed}.")
-    steps = st.slider("Steps per run", 20, 1000, 200, step=10, key=K + "steps")
-    variants = []
-    for i in range(MAX_VARIANTS):
-        keys = st.multiselect(f"Variant {i + 1}", list(REMEDIES), default=DEFAULT_VARIANTS[i],
-                              format_func=lambda k: REMEDIES[k].title, key=f"{K}v{i}",
-                              placeholder="no remedies: this variant is not trained")
-        if keys:
-            variants.append((f"{i + 1}: " + " + ".join(REMEDIES[k].title for k in keys), tuple(keys)))
-    go = st.button("Compare", icon=":material/compare_arrows:", type="primary", width="stretch")
-    rank = st.button("Which fix works? (every remedy alone)", icon=":material/leaderboard:", width="stretch")
-
-    st.subheader("The remedies and their settings")
-    settings = {}
-    for remedy in REMEDIES.values():
-        with st.expander(remedy.title):
-            st.latex(remedy.formula)
-            st.markdown(remedy.explain)
-            if remedy.setting is not None:
-                s = remedy.setting
-                settings[remedy.key] = st.number_input(s.label, min_value=s.lo, max_value=s.hi, value=s.default,
-                                                       format="%g", key=f"{K}set_{remedy.key}")
-    with st.expander("Recurrent nets: " + RECURRENT_REMEDY[0]):
-        st.markdown(RECURRENT_REMEDY[1])
-        through_time = next((p for p in ui.PAGES if "Through_time" in p[0]), None)
-        if through_time:
-            st.page_link(through_time[0], label="Train an RNN and an LSTM side by side", icon=through_time[2])
-
-
-def progress_bar(text: str):
-    bar = st.progress(0.0, text=text)
-
-    def report(done: int, total: int) -> None:
-        if done == total or done % max(1, total // 100) == 0:
-            bar.progress(min(1.0, done / total), text=f"{text}: step {done:,} of {total:,}")
-    return bar, report
-
-
-def describe(config: TrainConfig) -> str:
-    return f"{BASELINES[choice]} ({config.depth} × {config.width} {config.activation}, lr {config.lr:g})"
-
-
-with right:
-    if go or rank:
-        try:
-            if go:
-                bar, report = progress_bar(f"Training the baseline and {len(variants)} variants")
-                st.session_state[K + "outcomes"] = (f"{describe(baseline)}, {steps:,} steps per run",
-                                                    compare(baseline, variants, steps, report, csv_bytes, settings))
-            else:
-                bar, report = progress_bar("Trying every remedy alone")
-                st.session_state[K + "ranking"] = (f"{describe(baseline)}, {steps:,} steps per run", rank_single_remedies(
-                    baseline, steps, report, csv_bytes, settings))
-            bar.empty()
-        except ConfigError as err:
-            st.error(f"This combination cannot be trained: {err}", icon=":material/warning:")
-
-    stored = st.session_state.get(K + "outcomes")
-    if stored is None:
-        st.info("Choose a baseline and up to four variants, then press **Compare**; or press **Which fix works?** "
-                "to try every remedy alone.", icon=":material/compare:")
-    else:
-        about, outcomes = stored
-        st.subheader("Side by side")
-        st.caption(f"Baseline: {about} (a run that overflows to inf or NaN stops there).")
-        st.dataframe(pd.DataFrame(cc.summary_rows(outcomes)), hide_index=True, width="stretch")
-        ui.chart(cc.loss_overlay(outcomes))
-        ui.chart(cc.grad_norm_overlay(outcomes))
-        which = st.segmented_control("Per-layer gradient", ["grad_h", "grad_w"], default="grad_h", required=True,
-                                     format_func={"grad_h": "‖∂L/∂h_l‖ back-propagated signal",
-                                                  "grad_w": "‖∂L/∂W_l‖ weight gradient"}.get, key=K + "flow")
-        ui.chart(cc.flow_overlay(outcomes, which))
-        st.caption("Red triangles at the top edge mark inf or NaN: a run that overflowed stops there.")
-        for o in outcomes:
-            st.markdown(f"**{o.label}** — {o.diagnosis.headline}")
-
-    ranked = st.session_state.get(K + "ranking")
-    if ranked:
-        about, (base, rows) = ranked
-        st.subheader("Which fix works? Every remedy alone")
-        st.caption(f"Baseline: {about}. Ranked by outcome — cures it (trains, healthy gradients), helps but not "
-                   "cured (trains, gradients still exploding or unstable), trades it for vanishing, does not help — "
-                   "then by final loss.")
-        for kind in VERDICT_ORDER:
-            group = [(o, why) for o, k, why in rows if k == kind]
-            if group:
-                st.markdown(f"##### {kind.capitalize()}")
-                for o, why in group:
-                    st.markdown(f"{KIND_ICONS[kind]} **{o.label}** — {why}")
+remedies.workbench()
 ui.finish_page("remedies")

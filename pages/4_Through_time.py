@@ -1,7 +1,7 @@
 """Through time: recurrent nets, W_rec, and why LSTMs help — gradients through time, derived and measured."""
 
-import through_time_ui as tt
 import ui
+from ui import through_time as tt
 
 ui.tabbed_page(
     "through_time", "Through time", ":material/history:",

@@ -2,7 +2,7 @@
 
 import sympy as sp
 
-from core.activations import ACTIVATIONS, Z, activation_expr, derivative_bound, derivative_expr, derivative_in_own_terms
+from core.chain.activations import ACTIVATIONS, Z, activation_expr, derivative_bound, derivative_expr, derivative_in_own_terms
 
 
 def test_sigmoid_bound_is_derived_as_one_quarter_at_zero():

@@ -6,8 +6,8 @@ from fractions import Fraction
 import pytest
 import sympy as sp
 
-from core import chain as ch
-from core.autograd_check import check_against_autograd, torch_gradient
+from core.chain import products as ch
+from core.chain.autograd_check import check_against_autograd, torch_gradient
 from core.numbers import fmt, to_fraction
 
 
@@ -146,7 +146,7 @@ def test_running_products_and_culprit():
 
 def test_no_text_is_ever_parsed_as_sympy():
     """settle and the ledger take numbers only: text (which SymPy's parser would evaluate) is refused or inert."""
-    from core.ledger import Update
+    from core.chain.ledger import Update
 
     with pytest.raises(TypeError):
         ch.settle("__import__('os').getcwd()")

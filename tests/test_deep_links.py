@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.page_views import SCHEMAS
-from core.viewstate import MAX_PARAMS, Field, ViewSchema
+from core.app.page_views import SCHEMAS
+from core.app.viewstate import MAX_PARAMS, Field, ViewSchema
 from tests.test_lab_page import all_text
 from tests.test_pages import HOME
 from tests.test_pages import run as open_page

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from core.butterfly import butterfly, lyapunov_fit
-from core.cliff import bistable_band, descend, final_state, loss, sigmoid, wall_position
-from core.config import ConfigError, TrainConfig
-from core.mean_field import chi, dphi, fixed_point_q, measured_factor, phase_diagram, phi, sigma_w_of
-from core.scenarios import SCENARIOS
+from core.chaos.butterfly import butterfly, lyapunov_fit
+from core.chaos.cliff import bistable_band, descend, final_state, loss, sigmoid, wall_position
+from core.chaos.mean_field import chi, dphi, fixed_point_q, measured_factor, phase_diagram, phi, sigma_w_of
+from core.training.config import ConfigError, TrainConfig
+from core.training.scenarios import SCENARIOS
 
 # ---------------------------------------------------------------- mean field
 

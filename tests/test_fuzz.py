@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.config import ACTIVATIONS, INITS, OPTIMIZERS, ConfigError, TrainConfig
-from core.diagnosis import diagnose
-from core.trainer import Run
+from core.training.config import ACTIVATIONS, INITS, OPTIMIZERS, ConfigError, TrainConfig
+from core.training.diagnosis import diagnose
+from core.training.trainer import Run
 from tests.test_deep_links import open_with
 
 EXTREMES = [-1e6, -1e3, -1.0, -1e-6, 0.0, 1e-6, 0.3, 1.0, 3.0, 1e3, 1e6]

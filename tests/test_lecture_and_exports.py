@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from core import export
-from core.config import TrainConfig
-from core.lecture import SCENES
-from core.trainer import Run
+from core.app import export
+from core.app.lecture import SCENES
+from core.training.config import TrainConfig
+from core.training.trainer import Run
 from tests.test_deep_links import open_with
 from tests.test_lab_page import all_text, button, opened
 
@@ -50,7 +50,7 @@ def test_non_finite_values_survive_the_round_trip():
 
 
 def test_chart_exports_are_real_png_and_svg():
-    from core.train_charts import all_charts
+    from core.charts.training import all_charts
 
     run = run_with_history()
     chart = all_charts(run)["loss"]
@@ -60,8 +60,8 @@ def test_chart_exports_are_real_png_and_svg():
 
 
 def test_big_grid_charts_export_despite_altairs_row_cap():
-    from core.chaos_charts import phase_chart
-    from core.mean_field import phase_diagram
+    from core.chaos.mean_field import phase_diagram
+    from core.charts.chaos import phase_chart
 
     spec = export.chart_spec(phase_chart(phase_diagram("relu", 80, 80)))  # 6,400 cells > 5,000
     assert export.chart_svg(spec).lstrip().startswith("<svg")

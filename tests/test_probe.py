@@ -6,8 +6,8 @@ import gc
 import importlib.util
 from pathlib import Path
 
-from core.config import TrainConfig
-from core.trainer import Run
+from core.training.config import TrainConfig
+from core.training.trainer import Run
 
 spec = importlib.util.spec_from_file_location("probe_server", Path(__file__).parents[1] / "benchmarks" / "probe_server.py")
 probe = importlib.util.module_from_spec(spec)

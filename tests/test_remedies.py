@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.config import ConfigError, TrainConfig
-from core.data import make_dataset
-from core.remedies import CONTAINS, CURES, FAILS, REMEDIES, compare, rank_single_remedies, with_remedies
-from core.scenarios import SCENARIOS
-from core.trainer import Run
+from core.training.config import ConfigError, TrainConfig
+from core.training.data import make_dataset
+from core.training.remedies import CONTAINS, CURES, FAILS, REMEDIES, compare, rank_single_remedies, with_remedies
+from core.training.scenarios import SCENARIOS
+from core.training.trainer import Run
 
 # Full batch (batch = all samples) so that the first step's batch is simply run.x, run.y.
 SMALL = TrainConfig(depth=3, width=6, activation="tanh", dataset="regression", n_samples=32, batch_size=32,

@@ -9,9 +9,9 @@ import pytest
 import sympy as sp
 import torch
 
-from core.recurrent import SeqConfig, SeqConfigError, SeqRun, make_batch
-from core.rnn_matrix import W_INITS, gradient_through_time, init_w_rec, spectrum
-from core.rnn_scalar import H0, RNN_ACTIVATIONS, W_REC, derive, gamma, measured_by_autograd, scalar_chain
+from core.recurrent.matrix import W_INITS, gradient_through_time, init_w_rec, spectrum
+from core.recurrent.scalar import H0, RNN_ACTIVATIONS, W_REC, derive, gamma, measured_by_autograd, scalar_chain
+from core.recurrent.sequence import SeqConfig, SeqConfigError, SeqRun, make_batch
 
 # ---------------------------------------------------------------- one recurrent unit
 

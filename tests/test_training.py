@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 import torch
 
-from core.config import LIMITS, MAX_STEPS, ConfigError, TrainConfig
-from core.data import make_dataset, parse_csv
-from core.diagnosis import diagnose
-from core.inspect_run import exact_decimal, ledger_at, path_chain
-from core.network import build
-from core.recorder import HIST_BINS, HIST_HI, HIST_LO, Recorder, hist_labels
-from core.scenarios import SCENARIOS
-from core.trainer import Run
+from core.budget import Budget
+from core.training.config import LIMITS, MAX_STEPS, ConfigError, TrainConfig
+from core.training.data import make_dataset, parse_csv
+from core.training.diagnosis import diagnose
+from core.training.inspect_run import exact_decimal, ledger_at, path_chain
+from core.training.network import build
+from core.training.recorder import HIST_BINS, HIST_HI, HIST_LO, Recorder, hist_labels
+from core.training.scenarios import SCENARIOS
+from core.training.trainer import Run
 
 SMALL = TrainConfig(depth=3, width=4, activation="tanh", dataset="regression", n_samples=32, batch_size=32, lr=0.1,
                     dtype="float64", seed=3)
@@ -618,16 +619,29 @@ def test_initialisation_comes_from_the_run_generator_only():
 
 
 def test_too_much_work_in_one_request_is_refused_with_the_allowed_amount():
-    from core.limits import WORK_LIMIT
+    from core.app.limits import SERVER, WORK_LIMIT
 
     run = Run(TrainConfig(depth=50, width=256, n_samples=64, batch_size=64))
     with pytest.raises(ConfigError, match="at most 2,000 steps"):
-        run.run(2_001)
+        run.run(2_001, budget=SERVER)
     assert 50 * 256 * 2_000 == WORK_LIMIT
 
 
 def test_a_request_stops_at_the_wall_time_cap_and_keeps_what_it_trained():
     run = Run(SMALL)
-    info = run.run(5_000, max_seconds=0.05)
+    info = run.run(5_000, budget=Budget(seconds=0.05))
     assert info.cut_short is not None and "at most 0.05 s" in info.cut_short
     assert 0 < run.steps_done < 5_000 and len(run.history.arrays()["loss"]) == run.steps_done
+
+
+def test_headless_training_has_no_hidden_wall_clock(monkeypatch):
+    """A notebook or a test passes no budget and gets every step it asked for, however slow the machine; the
+    server's budget (passed by the UI) still cuts the same request short."""
+    from core import budget
+    from core.app.limits import SERVER
+
+    clock = iter(range(0, 10**9, 1_000))  # every reading of the clock is 1,000 s after the last: a very busy machine
+    monkeypatch.setattr(budget.time, "monotonic", lambda: next(clock))
+    assert Run(SMALL).run(30).cut_short is None
+    run = Run(SMALL)
+    assert "at most 60 s" in run.run(30, budget=SERVER).cut_short and run.steps_done < 30

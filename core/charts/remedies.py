@@ -1,0 +1,96 @@
+"""Charts that overlay several runs (the remedies lab): loss, global gradient norm, gradient flow.
+
+Same conventions as core.charts.training: log₁₀ axes, runs thinned for display, inf/NaN drawn as red
+triangles at the top edge instead of being dropped.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from core.charts.training import BAD, OKABE_ITO, _log10, _status, _top, shown_steps
+from core.training.remedies import fmt_g, loss_text
+
+
+def _variant_colour(labels: list[str]) -> alt.Color:
+    return alt.Color("variant:N", title=None, sort=labels,
+                     scale=alt.Scale(domain=labels, range=OKABE_ITO[: len(labels)]),
+                     legend=alt.Legend(orient="right", labelLimit=260))
+
+
+def _series(outcomes, field: str) -> pd.DataFrame:
+    frames = []
+    for o in outcomes:
+        values = o.run.history.arrays()[field]
+        idx = shown_steps(len(values))
+        frames.append(pd.DataFrame({"variant": o.label, "step": idx + 1, "value": values[idx]}))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["variant", "step", "value"])
+    df["log10"] = _log10(df["value"].to_numpy(dtype=float))
+    df["status"] = _status(df["value"].to_numpy(dtype=float))
+    return df
+
+
+def _lines(df: pd.DataFrame, labels: list[str], title: str, y_title: str, dash: str | None = None) -> list:
+    top = _top(df["log10"].to_numpy())
+    enc = dict(x=alt.X("step:Q", title="step"), y=alt.Y("log10:Q", title=y_title, scale=alt.Scale(zero=False)),
+               color=_variant_colour(labels), tooltip=["variant:N", "step:Q", alt.Tooltip("value:Q", format=".4g")])
+    if dash:
+        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=None, legend=alt.Legend(orient="right", labelLimit=260))
+        enc["detail"] = "variant:N"
+    line = alt.Chart(df[df.status == "finite"]).mark_line().encode(**enc)
+    bad = alt.Chart(df[df.status != "finite"].assign(top=top)).mark_point(
+        shape="triangle-down", size=150, filled=True, color=BAD).encode(
+        x="step:Q", y="top:Q", tooltip=["variant:N", "step:Q", "status:N"])
+    return [line, bad]
+
+
+def loss_overlay(outcomes) -> alt.LayerChart:
+    labels = [o.label for o in outcomes]
+    return alt.layer(*_lines(_series(outcomes, "loss"), labels, "", "log₁₀ loss")).properties(
+        height=300, title="Loss (log scale)")
+
+
+def grad_norm_overlay(outcomes) -> alt.LayerChart:
+    """Global gradient norm; with clipping, before (dashed) and after (solid)."""
+    labels = [o.label for o in outcomes]
+    before = _series(outcomes, "grad_total_raw").assign(which="before clipping")
+    after = _series(outcomes, "grad_total").assign(which="used for the step (after clipping)")
+    df = pd.concat([before, after], ignore_index=True)
+    return alt.layer(*_lines(df, labels, "", "log₁₀ ‖∂L/∂θ‖", dash="which")).properties(
+        height=300, title="Global gradient norm ‖∂L/∂θ‖ (all parameters), before and after clipping")
+
+
+def flow_overlay(outcomes, field: str = "grad_h") -> alt.LayerChart:
+    """Per-layer gradient norms at the last recorded step of each run."""
+    labels = [o.label for o in outcomes]
+    rows = []
+    for o in outcomes:
+        h = o.run.history.arrays()[field]
+        if len(h):
+            rows += [{"variant": o.label, "layer": i + 1, "value": float(v)} for i, v in enumerate(h[-1])]
+    df = pd.DataFrame(rows if rows else {"variant": [], "layer": [], "value": []})
+    df["log10"] = _log10(df["value"].to_numpy(dtype=float))
+    df["status"] = _status(df["value"].to_numpy(dtype=float))
+    top = _top(df["log10"].to_numpy())
+    name = "‖∂L/∂h_l‖ (back-propagated signal)" if field == "grad_h" else "‖∂L/∂W_l‖ (weight gradient)"
+    line = alt.Chart(df[df.status == "finite"]).mark_line(point=True).encode(
+        x=alt.X("layer:Q", title="layer (1 = next to the input)", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("log10:Q", title=f"log₁₀ {name}", scale=alt.Scale(zero=False)), color=_variant_colour(labels),
+        tooltip=["variant:N", "layer:Q", alt.Tooltip("value:Q", format=".3e")])
+    bad = alt.Chart(df[df.status != "finite"].assign(top=top)).mark_point(
+        shape="triangle-down", size=150, filled=True, color=BAD).encode(x="layer:Q", y="top:Q",
+                                                                        tooltip=["variant:N", "layer:Q", "status:N"])
+    return alt.layer(line, bad).properties(height=300, title=f"{name} by layer at each run's last step")
+
+
+def summary_rows(outcomes) -> list[dict]:
+    rows = []
+    for o in outcomes:
+        rows.append({
+            "variant": o.label,
+            "first → final loss": loss_text(o),
+            "max ‖∂L/∂θ‖ before clipping": fmt_g(o.max_grad_norm),
+            "diagnosis": o.diagnosis.verdict,
+        })
+    return rows

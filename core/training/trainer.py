@@ -1,0 +1,340 @@
+"""Step-by-step training: a `Run` owns its data, network, optimiser and random generator.
+
+Two sessions with the same config and seed get the same numbers even when they train at the same
+moment: the weights, the data and the batch order all come from the run's own generators, never
+from the process-wide seed. Each `step()` is one real torch update; `core.training.recorder` records it
+(per-layer gradient norms of both kinds, weight norms, update ratios, saturation, histograms, the
+tracked weight's ledger, and the first Inf/NaN). `reset()` rewinds to the very same initial state.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from core.budget import UNLIMITED, Budget
+from core.training.clipping import clip_gradients
+from core.training.config import MAX_STEPS, ConfigError, TrainConfig
+from core.training.data import Dataset, make_dataset
+from core.training.network import MLP, build
+from core.training.recorder import History, NonFinite, Recorder
+
+
+@dataclass
+class Edit:
+    step: int  # applied before this step (0-based count of steps done)
+    layer: int
+    row: int
+    col: int
+    value: float
+
+
+@dataclass
+class StepInfo:
+    step: int  # 1-based number of the update just done
+    loss: float
+    nonfinite: NonFinite | None = None
+    cut_short: str | None = None  # set when a run(n) stopped at the wall-time cap
+
+
+@dataclass
+class _State:
+    params: dict[str, torch.Tensor]
+    generator: torch.Tensor
+    order: torch.Tensor | None
+    cursor: int
+    optimizer: dict = field(default_factory=dict)
+
+
+class Run:
+    """One training run: `step()`, `run(n)`, `reset()`, `set_weight(...)`, and its `history`."""
+
+    def __init__(self, config: TrainConfig, csv_bytes: bytes | None = None,
+                 track: tuple[int, int, int] = (0, 0, 0), dataset: Dataset | None = None):
+        self.config = config.validated()
+        self.csv_bytes = csv_bytes
+        self.dataset = dataset if dataset is not None else make_dataset(self.config, csv_bytes)
+        if self.config.batch_size > self.dataset.n:
+            raise ConfigError(f"batch_size ({self.config.batch_size}) exceeds the {self.dataset.n} rows of data.")
+        self.dtype = getattr(torch, self.config.dtype)
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+        self.model: MLP = build(self.config, self.dataset.n_features, self.dataset.n_outputs, self.generator)
+        self.x = torch.as_tensor(self.dataset.x, dtype=self.dtype)
+        self.y = (torch.as_tensor(self.dataset.y) if self.dataset.task == "classification"
+                  else torch.as_tensor(self.dataset.y, dtype=self.dtype))
+        self.loss_name = self.config.loss if self.config.loss != "auto" else (
+            "cross_entropy" if self.dataset.task == "classification" else "mse")
+        if self.loss_name == "cross_entropy" and self.dataset.task != "classification":
+            raise ConfigError("Cross-entropy needs class labels; this dataset is a regression task: use MSE.")
+        self.params = list(self.model.parameters())
+        self.n_layers = len(self.model.layers)
+        self._weightnorm = self.config.weightnorm
+        if self._weightnorm:
+            # W = g·v/‖v‖ is computed from the parameters g and v: the recorder reads copies of the W_l,
+            # refreshed after every update, and the gradient is taken with respect to W_l as well.
+            self.weights = [torch.empty(w.shape, dtype=w.dtype) for w in self.model.weights]
+            self._others = list(range(len(self.params)))
+            self._refresh_weights()
+        else:
+            self.weights = self.model.weights
+            position = {id(p): i for i, p in enumerate(self.params)}
+            self._weight_idx = [position[id(w)] for w in self.weights]
+            self._others = [i for i in range(len(self.params)) if i not in set(self._weight_idx)]
+        self.n_hidden = self.n_layers - 1
+        self._order: torch.Tensor | None = None
+        self._cursor = 0
+        self.optimizer = self._make_optimizer()
+        self._initial = self._snapshot()
+        self.track = self._check_track(track)
+        self.edits: list[Edit] = []
+        self._reset_records()
+
+    # ------------------------------------------------------------------ state
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        c = self.config
+        # foreach=True: torch's multi-tensor implementation (one call for all parameters instead of a Python
+        # loop over them); on CPU torch defaults to the loop. Same arithmetic, fewer dispatches.
+        # weight_decay is torch's own: it adds λ·θ to every parameter's gradient inside the optimiser.
+        if c.optimizer == "sgd":
+            return torch.optim.SGD(self.params, lr=c.lr, weight_decay=c.weight_decay, foreach=True)
+        if c.optimizer == "momentum":
+            return torch.optim.SGD(self.params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay,
+                                   foreach=True)
+        return torch.optim.Adam(self.params, lr=c.lr, weight_decay=c.weight_decay, foreach=True)
+
+    def _refresh_weights(self) -> None:
+        """With weight normalisation: copy the effective W_l = g·v/‖v‖ into the tensors the recorder reads."""
+        if self._weightnorm:
+            with torch.no_grad():
+                torch._foreach_copy_(self.weights, [layer.weight for layer in self.model.layers])
+
+    def _snapshot(self) -> _State:
+        # the state dict holds every parameter and buffer (batch norm's running statistics too)
+        return _State({k: v.detach().clone() for k, v in self.model.state_dict().items()},
+                      self.generator.get_state(), None if self._order is None else self._order.clone(),
+                      self._cursor, copy.deepcopy(self.optimizer.state_dict()))
+
+    def _restore(self, state: _State) -> None:
+        with torch.no_grad():
+            self.model.load_state_dict(state.params)  # copies in place: the recorder's views stay valid
+            for p in self.params:
+                p.grad = None
+        self._refresh_weights()
+        self.generator.set_state(state.generator)
+        self._order = None if state.order is None else state.order.clone()
+        self._cursor = state.cursor
+        self.optimizer = self._make_optimizer()
+        self.optimizer.load_state_dict(copy.deepcopy(state.optimizer))
+
+    def _reset_records(self) -> None:
+        self.recorder = Recorder(self.weights, self.n_hidden, self.config.activation, self.dtype, MAX_STEPS,
+                                 [self.params[i] for i in self._others], not self._weightnorm)
+        self.initial_weight_norms = np.array([float(torch.linalg.vector_norm(w.detach(), dtype=torch.float64))
+                                              for w in self.weights])
+
+    @property
+    def history(self) -> History:
+        """Everything recorded so far (pending steps are reduced first)."""
+        self.recorder.flush()
+        return self.recorder.history
+
+    @property
+    def nonfinite(self) -> NonFinite | None:
+        self.recorder.flush()
+        return self.recorder.nonfinite
+
+    def reset(self) -> None:
+        """Rewind to the very same initial weights, data order and optimiser state; forget the history."""
+        self._restore(self._initial)
+        self.edits = []
+        self._reset_records()
+
+    @property
+    def steps_done(self) -> int:
+        return self.recorder.steps
+
+    @property
+    def stopped(self) -> bool:
+        return self.nonfinite is not None
+
+    # ------------------------------------------------------------------ weights
+
+    def layer_shape(self, layer: int) -> tuple[int, int]:
+        return tuple(self.weights[layer].shape)  # type: ignore[return-value]
+
+    def _check_track(self, track: tuple[int, int, int]) -> tuple[int, int, int]:
+        layer, row, col = (int(v) for v in track)
+        if not 0 <= layer < self.n_layers:
+            raise ConfigError(f"Layer {layer + 1} does not exist: the network has {self.n_layers} weight layers.")
+        rows, cols = self.layer_shape(layer)
+        if not (0 <= row < rows and 0 <= col < cols):
+            raise ConfigError(f"W_{layer + 1} is {rows} × {cols}: row {row + 1}, column {col + 1} is outside it.")
+        return layer, row, col
+
+    def weight_value(self, layer: int, row: int, col: int) -> float:
+        return float(self.weights[layer].detach()[row, col])
+
+    def set_weight(self, layer: int, row: int, col: int, value: float) -> None:
+        """Set one weight by hand (the notes' "suppose I initialise it as 500") and keep training from there."""
+        self._check_track((layer, row, col))
+        if not math.isfinite(value) or abs(value) > 1e6:
+            raise ConfigError("A weight must be a finite number between −1,000,000 and 1,000,000.")
+        self.recorder.flush()
+        with torch.no_grad():
+            if self._weightnorm:  # assigning W runs weight norm's right inverse: g = ‖W‖ per row, v = W
+                w = self.model.layers[layer].weight.clone()
+                w[row, col] = value
+                self.model.layers[layer].weight = w
+                self._refresh_weights()
+            else:
+                self.weights[layer][row, col] = value
+        self.recorder.begin()
+        self.edits.append(Edit(self.steps_done, layer, row, col, float(value)))
+
+    def perturb(self, eps: float, seed: int) -> None:
+        """Move the initial parameters by ε along a random unit direction (over all parameters together), drawn
+        from its own generator so that the run's data order is untouched. Reset rewinds to the moved point."""
+        if self.steps_done:
+            raise ConfigError("Perturb a run before its first step.")
+        g = torch.Generator().manual_seed(seed)
+        direction = [torch.randn(p.shape, generator=g, dtype=p.dtype) for p in self.params]
+        norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(d) for d in direction])))
+        with torch.no_grad():
+            for p, d in zip(self.params, direction, strict=True):
+                p.add_(d, alpha=eps / norm)
+        self._refresh_weights()
+        self._initial = self._snapshot()
+        self.recorder.begin()
+
+    def retrack(self, track: tuple[int, int, int]) -> None:
+        """Follow another weight in the ledger: replay the run from the start (it is deterministic)."""
+        track = self._check_track(track)
+        if track == self.track:
+            return
+        replay = Run(self.config, self.csv_bytes, track, dataset=self.dataset)
+        replay.replay(self.edits, self.steps_done)
+        self.history.set_column("tracked", replay.history.arrays()["tracked"])
+        self.track = track
+
+    def replay(self, edits: list[Edit], steps: int) -> None:
+        pending = sorted(edits, key=lambda e: e.step)
+        for i in range(steps):
+            for e in [e for e in pending if e.step == i]:
+                self.set_weight(e.layer, e.row, e.col, e.value)
+            if self.step().nonfinite is not None:
+                break
+        for e in [e for e in pending if e.step >= steps]:
+            self.set_weight(e.layer, e.row, e.col, e.value)
+
+    # ------------------------------------------------------------------ training
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        n, b = self.dataset.n, self.config.batch_size
+        if b >= n:
+            return self.x, self.y
+        if self._order is None or self._cursor + b > n:
+            self._order = torch.randperm(n, generator=self.generator)
+            self._cursor = 0
+        idx = self._order[self._cursor: self._cursor + b]
+        self._cursor += b
+        return self.x[idx], self.y[idx]
+
+    def _loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.loss_name == "cross_entropy":
+            return nn.functional.cross_entropy(out, y)
+        return nn.functional.mse_loss(out, y)
+
+    def _penalty(self, weights: list[torch.Tensor]) -> torch.Tensor | None:
+        """L1 and L2 regularisation of the weight matrices (not the biases): l1·Σ|w| + (l2/2)·Σw²."""
+        c, terms = self.config, []
+        if c.l1:
+            terms.append(c.l1 * torch.stack(torch._foreach_norm(weights, 1)).sum())
+        if c.l2:
+            terms.append(0.5 * c.l2 * torch.stack(torch._foreach_norm(weights, 2)).square().sum())
+        return sum(terms) if terms else None
+
+    def _gradients(self, xb: torch.Tensor, yb: torch.Tensor):
+        """Forward and one backward pass: ∂L/∂θ for every parameter, ∂L/∂W_l and ∂L/∂h_l.
+
+        Returns (out, hidden, data loss, loss that was differentiated, parameter grads, W grads, h grads)."""
+        n_params = len(self.params)
+        if self._weightnorm:
+            with parametrize.cached():  # W_l computed once from g and v, and the very tensor the forward uses
+                weights = [layer.weight for layer in self.model.layers]
+                out, hidden = self.model(xb)
+                data_loss = self._loss(out, yb)
+                penalty = self._penalty(weights)
+                loss = data_loss if penalty is None else data_loss + penalty
+                grads = torch.autograd.grad(loss, self.params + weights + hidden)
+            w_grads = grads[n_params: n_params + self.n_layers]
+            h_grads = grads[n_params + self.n_layers:]
+        else:
+            out, hidden = self.model(xb)
+            data_loss = self._loss(out, yb)
+            penalty = self._penalty(self.weights)
+            loss = data_loss if penalty is None else data_loss + penalty
+            grads = torch.autograd.grad(loss, self.params + hidden)  # ∂L/∂θ and ∂L/∂h_l in one backward pass
+            w_grads = [grads[i] for i in self._weight_idx]
+            h_grads = grads[n_params:]
+        return out, hidden, data_loss, loss, grads[:n_params], w_grads, h_grads
+
+    def step(self) -> StepInfo:
+        """One real update, recorded. A run that already hit Inf/NaN does not step again."""
+        if self.recorder.nonfinite is not None:
+            return StepInfo(self.steps_done, math.nan, self.recorder.nonfinite)
+        if self.steps_done >= MAX_STEPS:
+            raise ConfigError(f"A run records at most {MAX_STEPS:,} steps; press Reset to start again.")
+        xb, yb = self._next_batch()
+        out, hidden, data_loss, loss, p_grads, w_grads, h_grads = self._gradients(xb, yb)
+        for p, g in zip(self.params, p_grads, strict=True):
+            p.grad = g
+        before = clip_gradients(self.params, self.config.clip_norm, self.config.clip_value)
+        layer, row, col = self.track
+        tracked_weight = self.recorder.w_flat[layer].reshape(self.weights[layer].shape)
+        w_old = float(tracked_weight[row, col])
+        self.optimizer.step()
+        self._refresh_weights()
+        tracked = (w_old, float(w_grads[layer].numpy()[row, col]), float(tracked_weight[row, col]))
+        loss_value = data_loss.item()  # recorded without the regularisation penalty, comparable across runs
+        self.recorder.add(loss_value, tracked, w_grads, h_grads, hidden, out, loss,
+                          [p_grads[i] for i in self._others], before)
+        return StepInfo(self.steps_done, loss_value, self.recorder.nonfinite)
+
+    @property
+    def last_weight_grads(self) -> list[np.ndarray] | None:
+        """∂L/∂W_l of the last step (after clipping), or None before the first step."""
+        if not self.recorder.last_tensors:
+            return None
+        return [g.detach().numpy() for g in self.recorder.last_tensors[0]]
+
+    def run(self, n: int, on_progress=None, budget: Budget = UNLIMITED) -> StepInfo | None:
+        """Up to n steps; stops early at the first non-finite step. `on_progress(done, n)` after each step.
+
+        `budget` is the caller's cap on work and wall time (the app passes the shared server's; none by default).
+        """
+        if not 1 <= n <= MAX_STEPS:
+            raise ConfigError(f"Run between 1 and {MAX_STEPS:,} steps at a time.")
+        n = min(n, MAX_STEPS - self.steps_done)
+        if n <= 0:
+            raise ConfigError(f"This run has recorded the maximum of {MAX_STEPS:,} steps; press Reset to start again.")
+        budget.check_work(self.config.depth, self.config.width, n)
+        deadline = budget.deadline()
+        info, cut = None, None
+        for i in range(n):
+            info = self.step()
+            if on_progress is not None:
+                on_progress(i + 1, n)
+            if info.nonfinite is not None:
+                break
+            if deadline.expired and i + 1 < n:
+                cut = deadline.message(i + 1, n)
+                break
+        self.recorder.flush()
+        return StepInfo(self.steps_done, info.loss, self.nonfinite, cut) if info else None

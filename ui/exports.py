@@ -1,0 +1,50 @@
+"""Charts with an Export menu (PNG, SVG) and LaTeX downloads; shorter charts and no clutter in lecture mode."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.app import export
+from ui.lecture_mode import LECTURE_CHART_HEIGHT, lecture
+
+
+def chart(altair_chart, where=None) -> None:
+    """st.altair_chart, shorter in lecture mode so a chart and its controls fit the projector; outside lecture
+    mode with an Export menu (PNG and SVG, rendered by vl-convert only when asked for)."""
+    import altair as alt
+
+    if lecture():
+        height = getattr(altair_chart, "height", alt.Undefined)
+        if isinstance(height, int | float) and height > LECTURE_CHART_HEIGHT:
+            altair_chart = altair_chart.properties(height=LECTURE_CHART_HEIGHT)
+    box = where or st
+    box.altair_chart(altair_chart, width="stretch")
+    if lecture():
+        return
+    n = st.session_state.get("_chart_n", 0) + 1
+    st.session_state["_chart_n"] = n
+    title = getattr(altair_chart, "title", "")
+    title = title if isinstance(title, str) and title else f"chart-{n}"
+    name = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")[:60] or f"chart-{n}"
+    with box.popover("Export", icon=":material/download:"):
+        st.download_button("PNG", data=lambda: export.chart_png(_spec(altair_chart)), file_name=f"{name}.png",
+                           mime="image/png", key=f"_png_{n}", on_click="ignore")
+        st.download_button("SVG", data=lambda: export.chart_svg(_spec(altair_chart)), file_name=f"{name}.svg",
+                           mime="image/svg+xml", key=f"_svg_{n}", on_click="ignore")
+
+
+def _spec(altair_chart) -> dict:
+    """The chart's Vega-Lite spec, taken under Streamlit's own lock on Altair's global settings."""
+    try:
+        from streamlit.elements.vega_charts import _altair_globals_lock as lock
+    except ImportError:  # pragma: no cover - a Streamlit without the lock
+        from contextlib import nullcontext as lock_factory
+
+        lock = lock_factory()
+    with lock:
+        return export.chart_spec(altair_chart)
+
+
+def latex_download(label: str, title: str, equations: list[str], file_name: str, key: str, notes: str = "") -> None:
+    st.download_button(label, data=lambda: export.latex_document(title, equations, notes), file_name=file_name,
+                       mime="application/x-tex", key=key, icon=":material/functions:", on_click="ignore")

@@ -1,0 +1,49 @@
+"""Text boxes for exact numbers: a Fraction back, or a clear message beside the field."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import streamlit as st
+
+from core.numbers import NumberError, parse_number
+
+
+def number_field(label: str, key: str, default: str, *, limit: Fraction | None = None,
+                 help: str | None = None, positive: bool = False) -> Fraction | None:
+    """A text box for an exact number: returns the Fraction, or None after showing why the text is refused."""
+    if key not in st.session_state:
+        st.session_state[key] = default
+    text = st.text_input(label, key=key, help=help)
+    try:
+        value = parse_number(text, name=label, limit=limit)
+    except NumberError as err:
+        st.error(str(err), icon=":material/warning:")
+        return None
+    if positive and value <= 0:
+        st.error(f"{label}: must be greater than 0.", icon=":material/warning:")
+        return None
+    return value
+
+
+def numbers_field(label: str, key: str, default: str, *, limit: Fraction, help: str | None = None
+                  ) -> list[Fraction] | None:
+    """A comma- or semicolon-separated list of exact numbers ("500; 500; 400"), or None with a message."""
+    if key not in st.session_state:
+        st.session_state[key] = default
+    text = st.text_input(label, key=key, help=help) or ""
+    parts = [p for p in text.replace(";", " ").split() if p.strip(",")]
+    if not parts:
+        st.error(f"{label}: please enter at least one number.", icon=":material/warning:")
+        return None
+    if len(parts) > 60:
+        st.error(f"{label}: at most 60 values.", icon=":material/warning:")
+        return None
+    values = []
+    for part in parts:
+        try:
+            values.append(parse_number(part.strip(","), name=label, limit=limit))
+        except NumberError as err:
+            st.error(str(err), icon=":material/warning:")
+            return None
+    return values

@@ -1,0 +1,47 @@
+"""Links: a page's settings read from the URL (refused values named, never evaluated) and written back."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def _page_query(shared) -> tuple:
+    return tuple(sorted((k, tuple(st.query_params.get_all(k))) for k in st.query_params if k not in shared))
+
+
+def deep_link(page: str, init=None) -> None:
+    """Apply the URL's settings to this page's widgets whenever the URL brings new ones (a shared link, a scene of
+    the lecture path); say which values were refused. What the page itself wrote last is not re-applied."""
+    from core.app.page_views import SCHEMAS, SHARED
+
+    if init is not None:
+        init()
+    seen = f"_view_seen_{page}"
+    query = _page_query(SHARED)
+    if query and query != st.session_state.get(seen):
+        values, notices = SCHEMAS[page].decode({k: list(v) for k, v in query})
+        st.session_state.update(values)
+        if notices:
+            st.warning("Some settings in this link could not be used; their defaults are shown instead.\n\n"
+                       + "\n".join(f"- {n}" for n in notices), icon=":material/link_off:")
+    st.session_state[seen] = query
+
+
+def finish_page(page: str) -> None:
+    """Write the page's current settings into the URL and offer the link to this exact view."""
+    from urllib.parse import urlencode
+
+    from core.app.page_views import SCHEMAS
+
+    schema = SCHEMAS[page]
+    current = {f.param: st.session_state[f.param] for f in schema.fields if f.param in st.session_state}
+    params = schema.encode(current)
+    params |= {name: "1" for name in ("lecture", "predict") if st.session_state.get("_" + name)}
+    if {k: st.query_params.get(k) for k in st.query_params} != params:
+        st.query_params.from_dict(params)
+    st.session_state[f"_view_seen_{page}"] = tuple(sorted((k, (v,)) for k, v in params.items()
+                                                          if k not in ("lecture", "predict")))
+    url = (st.context.url or "") + ("?" + urlencode(params) if params else "")
+    with st.sidebar.popover("Link to this exact view", icon=":material/link:", width="stretch"):
+        st.caption("Every setting on this page is in the link; open it anywhere to see the same view.")
+        st.code(url, language=None, wrap_lines=True)

@@ -1,0 +1,54 @@
+"""Page set-up every page calls itself (deep links land on any page): config, theme, the sidebar map."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.lecture_mode import LECTURE_CSS, flag_toggle, lecture
+from ui.links import deep_link, finish_page
+
+APP_TITLE = "Exploding gradients explorer"
+
+
+PAGES = (  # (script, label, icon): the sidebar map, in story order
+    ("streamlit_app.py", "Home", ":material/home:"),
+    ("pages/6_Lecture.py", "Lecture", ":material/co_present:"),
+    ("pages/1_Chain_rule.py", "Chain rule", ":material/link:"),
+    ("pages/2_Training_lab.py", "Training lab", ":material/model_training:"),
+    ("pages/3_Remedies.py", "Remedies", ":material/healing:"),
+    ("pages/4_Through_time.py", "Through time", ":material/history:"),
+    ("pages/5_Edge_of_chaos.py", "Edge of chaos", ":material/cyclone:"),
+)
+
+
+def setup_page(title: str, icon: str = ":material/home:") -> None:
+    """Page config and the sidebar every page shows (each page calls this itself: deep links)."""
+    st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide",
+                       initial_sidebar_state="collapsed" if lecture() else "auto")
+    st.session_state["_chart_n"] = 0  # numbers this run's export buttons
+    if lecture():
+        st.html(LECTURE_CSS)
+    with st.sidebar:
+        st.markdown(f"### {APP_TITLE}")
+        for script, label, page_icon in PAGES:
+            st.page_link(script, label=label, icon=page_icon)
+        st.caption("Why gradients explode (and vanish) in deep and recurrent nets, computed live.")
+        flag_toggle("lecture", "Lecture mode", "Larger type, sidebar collapsed, charts sized for a 1280 × 720 "
+                     "projector, fewer controls.")
+        if lecture():
+            flag_toggle("predict", "Predict, then reveal", "Hide each key result behind a Reveal button.")
+
+
+def tabbed_page(view: str, name: str, icon: str, title: str, intro: str, sections) -> None:
+    """A whole page of a title, an introduction and tabs, with its sidebar, deep link and URL.
+
+    `view` is the page's schema in `core.app.page_views`; `sections` a list of (tab label, function that renders it).
+    """
+    setup_page(name, icon)
+    deep_link(view)
+    st.title(title)
+    st.markdown(intro)
+    for tab, (_, render) in zip(st.tabs([label for label, _ in sections]), sections, strict=True):
+        with tab:
+            render()
+    finish_page(view)
