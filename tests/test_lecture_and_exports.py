@@ -105,14 +105,26 @@ def test_predict_then_reveal_hides_the_result_until_revealed():
     assert "−937,000" in all_text(at)
 
 
+def download_labels_in_every_lab_tab(at) -> set[str]:
+    from ui.lab import DETAIL_TABS
+
+    labels = set()
+    for tab in DETAIL_TABS:
+        at.session_state["lab_tab"] = tab
+        at.run()
+        assert not at.exception
+        labels |= {b.proto.label for b in at.get("download_button")}
+    return labels
+
+
 def test_lecture_mode_collapses_exports_and_shortens_charts():
     at = open_with("pages/2_Training_lab.py", shared={"lecture": "1"})
     button(at, "Run").click().run()
     assert not at.exception
-    assert not [b for b in at.get("download_button")]  # no export clutter on the projector
+    assert not download_labels_in_every_lab_tab(at)  # no export clutter on the projector
     normal = opened("pages/2_Training_lab.py")
     button(normal, "Run").click().run()
-    labels = {b.proto.label for b in normal.get("download_button")}
+    labels = download_labels_in_every_lab_tab(normal)
     assert {"History as CSV", "History as JSON", "Ledger as LaTeX", "PNG", "SVG"} <= labels
 
 

@@ -8,22 +8,34 @@ from core.app import export
 from ui.lecture_mode import LECTURE_CHART_HEIGHT, lecture
 
 
-def chart(altair_chart, where=None) -> None:
-    """st.altair_chart, shorter in lecture mode so a chart and its controls fit the projector; outside lecture
-    mode with an Export menu (PNG and SVG, rendered by vl-convert only when asked for)."""
+def chart(altair_chart, where=None, export: bool = True) -> None:
+    """Draw a chart (an Altair chart, or a cached spec filled with data: `core.charts.template.Filled`),
+    shorter in lecture mode so a chart and its controls fit the projector; outside lecture mode with an
+    Export menu (PNG and SVG, rendered by vl-convert only when asked for) unless `export` is False (charts
+    redrawn on every step rely on the chart's own menu, which saves PNG and SVG too)."""
     import altair as alt
 
-    if lecture():
-        height = getattr(altair_chart, "height", alt.Undefined)
-        if isinstance(height, int | float) and height > LECTURE_CHART_HEIGHT:
-            altair_chart = altair_chart.properties(height=LECTURE_CHART_HEIGHT)
+    from core.charts.template import Filled
+
     box = where or st
-    box.altair_chart(altair_chart, width="stretch")
-    if lecture():
+    if isinstance(altair_chart, Filled):
+        spec = altair_chart.for_streamlit()
+        if lecture() and isinstance(spec.get("height"), int | float) and spec["height"] > LECTURE_CHART_HEIGHT:
+            spec["height"] = LECTURE_CHART_HEIGHT
+        box.vega_lite_chart(spec, width="stretch")
+    else:
+        if lecture():
+            height = getattr(altair_chart, "height", alt.Undefined)
+            if isinstance(height, int | float) and height > LECTURE_CHART_HEIGHT:
+                altair_chart = altair_chart.properties(height=LECTURE_CHART_HEIGHT)
+        box.altair_chart(altair_chart, width="stretch")
+    if lecture() or not export:
         return
     n = st.session_state.get("_chart_n", 0) + 1
     st.session_state["_chart_n"] = n
-    title = getattr(altair_chart, "title", "")
+    title = altair_chart.title if isinstance(altair_chart, Filled) else getattr(altair_chart, "title", "")
+    if not isinstance(title, str):
+        title = getattr(title, "text", "")
     title = title if isinstance(title, str) and title else f"chart-{n}"
     name = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")[:60] or f"chart-{n}"
     with box.popover("Export", icon=":material/download:"):
@@ -35,6 +47,10 @@ def chart(altair_chart, where=None) -> None:
 
 def _spec(altair_chart) -> dict:
     """The chart's Vega-Lite spec, taken under Streamlit's own lock on Altair's global settings."""
+    from core.charts.template import Filled
+
+    if isinstance(altair_chart, Filled):
+        return altair_chart.to_dict()
     try:
         from streamlit.elements.vega_charts import _altair_globals_lock as lock
     except ImportError:  # pragma: no cover - a Streamlit without the lock

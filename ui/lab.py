@@ -137,7 +137,7 @@ def current_run(config: TrainConfig, csv_bytes: bytes | None) -> Run | None:
         st.error(str(err), icon=":material/warning:")
         st.session_state.pop(KEY + "run", None)
         return None
-    if st.session_state.get(KEY + "run") is not None:
+    if st.session_state.get(KEY + "run") is not None and not st.session_state.get(KEY + "pending_steps"):
         st.toast("Settings changed: a new run starts from step 0.", icon=":material/restart_alt:")
     st.session_state[KEY + "run"] = run
     st.session_state[KEY + "csv_key"] = csv_key
@@ -180,19 +180,21 @@ def history_downloads(run: Run) -> None:
 
 
 def status_line(run: Run) -> None:
+    """Four numbers of the latest step (a fifth where a value first became inf or NaN)."""
     h = run.history.arrays()
     n = len(h["loss"])
     if n == 0:
         st.info("No steps yet: press **Step** (or the → key), **Run**, or **Play**.", icon=":material/play_arrow:")
         return
-    cols = st.columns(4)
+    nf = run.nonfinite
+    cols = st.columns(5 if nf is not None else 4)
     cols[0].metric("Steps", f"{n:,}")
     cols[1].metric("Loss", _g(h["loss"][-1]), delta=_delta(h["loss"]), delta_color="inverse")
     cols[2].metric("‖∂L/∂W‖ (all layers)", _g(h["grad_norm"][-1]))
     cols[3].metric("Largest ‖W_l‖", _g(float(np.max(h["weight"][-1]))))
-    if run.nonfinite is not None:
-        st.error(run.nonfinite.explain() + " Press **Reset** (or change a setting) to start again.",
-                 icon=":material/error:")
+    if nf is not None:
+        cols[4].metric("First inf/NaN", f"step {nf.step}", delta=f"{nf.kind} in {nf.tensor}", delta_color="off",
+                       help=nf.explain())
 
 
 def _delta(loss: np.ndarray) -> str | None:
@@ -206,56 +208,6 @@ def _g(x: float) -> str:
     if not math.isfinite(x):
         return "NaN" if math.isnan(x) else ("∞" if x > 0 else "−∞")
     return fmt(float(f"{x:.4g}"), plain_range=(-4, 7)).removeprefix("≈ ")
-
-
-def charts(run: Run, step: int, live: bool = False) -> None:
-    """The charts for the run at a step (1-based). While playing (`live`) only the three that change
-    most are redrawn, so that the page keeps up with training; the rest return on Pause."""
-    if live:
-        built = tc.live_charts(run)
-        a, b = st.columns(2)
-        ui.chart(built["loss"], a)
-        ui.chart(built["flow"], b)
-        ui.chart(built["heat_w"])
-        st.caption("Playing: loss, gradient flow and heat map update live; pause for the other charts, the ledger "
-                   "and the diagnosis.")
-        return
-    built = tc.all_charts(run, step)
-    if not built:
-        return
-    a, b = st.columns(2)
-    ui.chart(built["loss"], a)
-    ui.chart(built["flow"], b)
-    st.caption("**Two different gradients.** ‖∂L/∂W_l‖ is what the optimiser uses to change layer l's weights; "
-               "‖∂L/∂h_l‖ is the signal back-propagated to layer l's output — the product of the local factors "
-               "above it, which is what grows or shrinks geometrically with depth. For ReLU nets the first can "
-               "look flat across layers while the second changes by a constant factor per layer.")
-    tabs = st.tabs(["Heat map", "Weight norms", "Update ratio", "Histograms", "Network"])
-    with tabs[0]:
-        which = st.segmented_control("Norm", ["‖∂L/∂W_l‖", "‖∂L/∂h_l‖"], default="‖∂L/∂W_l‖", key=KEY + "heat",
-                                     required=True)
-        h = run.history.arrays()
-        values = h["grad_w"] if which == "‖∂L/∂W_l‖" else h["grad_h"]
-        nf = run.nonfinite.step if run.nonfinite is not None else None
-        if values.shape[1]:
-            ui.chart(tc.heatmap(values, which, nf))
-    with tabs[1]:
-        ui.chart(built["weights"])
-        st.caption("The notes' first symptom: weights that become unexpectedly large.")
-    with tabs[2]:
-        ui.chart(built["ratio"])
-        st.caption("‖ΔW_l‖/‖W_l‖: how much one step changes a layer relative to its size. Around 10⁻³ is the usual "
-                   "rule of thumb (shaded band 10⁻⁴ … 10⁻²); near 1 or above, each step rewrites the layer.")
-    with tabs[3]:
-        ui.chart(built["hist"])
-    with tabs[4]:
-        grads = run.last_weight_grads or [np.zeros(tuple(w.shape)) for w in run.weights]
-        net = tc.network_chart(grads)
-        if net is None:
-            st.info("The network diagram is drawn for small networks (up to 6 hidden layers of 8 units).",
-                    icon=":material/info:")
-        else:
-            ui.chart(net)
 
 
 def diagnosis_panel(run: Run) -> None:
@@ -328,9 +280,10 @@ def _effect(value: float) -> str:
 def path_panel(run: Run) -> None:
     """The notes' chain, live: the local factors along one path for the first training sample."""
     sizes = [run.dataset.n_features] + [run.config.width] * run.n_hidden + [run.dataset.n_outputs]
-    default = tuple(0 for _ in sizes)
-    text = st.text_input("Path: one unit per layer (input, hidden layers…, output), 1-based",
-                         ", ".join(str(v + 1) for v in default), key=KEY + "path")
+    if st.session_state.get(KEY + "path_sizes") != tuple(sizes) or KEY + "path" not in st.session_state:
+        st.session_state[KEY + "path"] = ", ".join("1" for _ in sizes)  # a new network: a path that fits it
+        st.session_state[KEY + "path_sizes"] = tuple(sizes)
+    text = st.text_input("Path: one unit per layer (input, hidden layers…, output), 1-based", key=KEY + "path")
     try:
         path = tuple(int(p) - 1 for p in text.replace(";", ",").split(","))
         if len(path) != len(sizes) or any(not 0 <= p < s for p, s in zip(path, sizes, strict=True)):
@@ -358,103 +311,238 @@ def path_panel(run: Run) -> None:
                f"**{chain.factors[culprit].name} = {_g(chain.factors[culprit].value)}**.")
 
 
-def scenario_buttons() -> None:
-    """One click sets every control and trains the scenario's first steps."""
-    st.markdown("**Scenarios** — one click sets everything and trains a few steps:")
-    cols = st.columns(len(SCENARIOS))
-    for col, (key, scenario) in zip(cols, SCENARIOS.items(), strict=True):
-        col.button(scenario.label, key=f"{KEY}sc_{key}", on_click=load_scenario, args=(key,), width="stretch",
-                   help=f"**{scenario.title}.** {scenario.story}")
+
+
+# ---------------------------------------------------------------- the page: scenarios, settings, the instrument
+
+SCENARIO_PICK = KEY + "scenario_pick"
+TICK_SECONDS = 0.1  # Play redraws this often
+TICK_WORK = 0.04  # … after training for at most this long (at least one step)
+HEAT_NORMS = {"grad_w": "‖∂L/∂W_l‖ weight gradient", "grad_h": "‖∂L/∂h_l‖ back-propagated signal"}
+DETAIL_TABS = ("Scenario & diagnosis", "Update ledger", "The notes' chain", "Weight norms", "Update ratio",
+               "Histograms", "Downloads")
+
+
+def _pick_scenario() -> None:
+    """The scenario pills' callback: load the picked scenario (clicking the active one again reloads it)."""
+    key = st.session_state.get(SCENARIO_PICK) or st.session_state.get(KEY + "scenario")
+    if key in SCENARIOS:
+        load_scenario(key)
+        st.session_state[SCENARIO_PICK] = key
+
+
+def scenario_picker() -> None:
+    """One click sets every control and trains the scenario's first steps; the active one stays marked while
+    the settings are the scenario's."""
+    active = st.session_state.get(KEY + "scenario")
+    run = st.session_state.get(KEY + "run")
+    if active not in SCENARIOS or (run is not None and run.config != SCENARIOS[active].config
+                                   and not st.session_state.get(KEY + "pending_steps")):
+        active = None
+    st.session_state[SCENARIO_PICK] = active
+    st.pills("Scenarios (one click sets everything and trains a few steps)", list(SCENARIOS), key=SCENARIO_PICK,
+             format_func=lambda k: SCENARIOS[k].label, on_change=_pick_scenario, width="stretch",
+             label_visibility="collapsed", help="One click sets everything and trains a few steps.")
 
 
 def workbench() -> None:
-    """Settings on the left; on the right the run: its buttons, live charts, diagnosis, ledger and chain."""
-    left, right = st.columns([1, 2.4], gap="large")
-    with left:
+    """Settings in the sidebar; in the page the instrument: buttons, numbers, charts, then the details."""
+    with st.sidebar:
+        st.markdown("#### Network and training")
         config, csv_bytes = config_controls()
-    with right:
-        run = current_run(config, csv_bytes) if config is not None else None
-        if run is None:
-            st.info("Fix the highlighted setting on the left to build the network.", icon=":material/tune:")
-            return
-        _train_pending(run)
-        _run_buttons(run)
-        _live_panel(run)
-        _inspection_panels(run)
+    run = current_run(config, csv_bytes) if config is not None else None
+    if run is None:
+        st.info("Fix the highlighted setting in the sidebar (*Network and training*) to build the network.",
+                icon=":material/tune:")
+        return
+    _train_pending(run)
+    _instrument(run)
 
 
 def _train_pending(run: Run) -> None:
-    """A scenario's first steps (queued by its button), then its story while the run is that scenario's."""
-    scenario_key = st.session_state.get(KEY + "scenario")
+    """A scenario's first steps, queued by its button."""
     pending = st.session_state.pop(KEY + "pending_steps", 0)
     if pending and run.steps_done == 0:
         train(run, pending)
+
+
+def _scenario_story(run: Run) -> None:
+    """The story of the scenario whose settings are on screen."""
+    scenario_key = st.session_state.get(KEY + "scenario")
     if scenario_key and scenario_key in SCENARIOS and SCENARIOS[scenario_key].config == run.config:
         st.info(f"**{SCENARIOS[scenario_key].title}.** {SCENARIOS[scenario_key].story}", icon=":material/school:")
 
 
-def _run_buttons(run: Run) -> None:
-    playing = st.session_state.get(KEY + "playing", False)
-    c1, c2, c3 = st.columns(3)
+def _playing() -> bool:
+    return bool(st.session_state.get(KEY + "playing", False))
+
+
+def _set_playing(value: bool) -> None:
+    st.session_state[KEY + "playing"] = value
+
+
+def _instrument(run: Run) -> None:
+    """Everything that changes when the run trains, in one fragment: a Step, a Play tick or a scrub reruns
+    this alone, not the settings; while playing it reruns itself every TICK_SECONDS."""
+
+    @st.fragment(run_every=TICK_SECONDS if _playing() else None)
+    def instrument() -> None:
+        if _playing():
+            if run.stopped or run.steps_done >= MAX_STEPS:
+                _set_playing(False)
+                st.rerun(scope="app")  # the Play button turns back, the details return
+            _tick(run)
+        _toolbar(run)
+        status_line(run)
+        if run.steps_done == 0:
+            return
+        step = _scrubber(run)
+        _main_row(run, step)
+        if _playing():
+            st.caption("Playing: pause for the details below (ledger, diagnosis, the notes' chain).")
+            return
+        _second_row(run)
+        _details(run, step)
+
+    instrument()
+
+
+def _tick(run: Run) -> None:
+    """One Play tick: train for at most TICK_WORK seconds (one step at least)."""
+    import time
+
+    end = time.perf_counter() + TICK_WORK
+    while True:
+        info = run.step()
+        if info.nonfinite is not None or run.steps_done >= MAX_STEPS or time.perf_counter() > end:
+            break
+    run.recorder.flush()
+
+
+def _toolbar(run: Run) -> None:
+    playing = _playing()
+    c1, c2, c3, c4, c5 = st.columns([1, 1, 1, 1.3, 1], vertical_alignment="bottom")
     if c1.button("Step", icon=":material/skip_next:", shortcut="Right", disabled=playing, width="stretch",
                  help="One update (keyboard: →)"):
         train(run, 1)
     if c2.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-                 width="stretch", disabled=run.stopped and not playing, help="Train continuously, 5 steps per update"):
-        st.session_state[KEY + "playing"] = not playing
-        st.rerun()
+                 width="stretch", disabled=run.stopped and not playing, help="Train continuously, redrawn ten times "
+                 "a second"):
+        _set_playing(not playing)
+        st.rerun(scope="app")
     if c3.button("Reset", icon=":material/restart_alt:", width="stretch",
                  help="Back to the very same initial weights, data order and optimiser state"):
         run.reset()
-        st.session_state[KEY + "playing"] = False
-        st.rerun()
-    c4, c5 = st.columns([2, 1], vertical_alignment="bottom")
+        _set_playing(False)
+        st.session_state[KEY + "follow"] = True
+        if playing:
+            st.rerun(scope="app")
     n_steps = c4.number_input("Steps to run at once", 1, MAX_STEPS, 100, key=KEY + "n_steps")
     if c5.button("Run", icon=":material/fast_forward:", disabled=playing, width="stretch"):
         train(run, int(n_steps))
 
 
-def _live_panel(run: Run) -> None:
-    """The status, the scrubber and the charts; while playing, a fragment that trains and redraws itself."""
-    playing = st.session_state.get(KEY + "playing", False)
-
-    @st.fragment(run_every=0.2 if playing else None)
-    def live() -> None:
-        if st.session_state.get(KEY + "playing"):
-            if run.stopped or run.steps_done >= MAX_STEPS:
-                st.session_state[KEY + "playing"] = False
-                st.rerun()  # the whole page: the Play button turns back, the panels below return
-            train(run, 5, progress=False)
-            status_line(run)
-            charts(run, run.steps_done, live=True)
-            return
-        status_line(run)
-        n = run.steps_done
-        if n == 0:
-            return
-        if st.session_state.get(KEY + "playing") or st.session_state.get(KEY + "follow", True) \
-                or not 1 <= st.session_state.get(KEY + "inspect", 0) <= n:
-            st.session_state[KEY + "inspect"] = n
-        step = st.slider("Inspect step (scrub back through the recorded history)", 1, max(n, 2), key=KEY + "inspect",
-                         disabled=n < 2)
-        st.session_state[KEY + "follow"] = step == n
-        charts(run, step)
-
-    live()
+def last_good_step(run: Run) -> int:
+    """The step the views open on: the latest, or the last one before a value became inf or NaN."""
+    n = run.steps_done
+    nf = run.nonfinite
+    return max(1, nf.step - 1) if nf is not None and nf.step <= n else n
 
 
-def _inspection_panels(run: Run) -> None:
-    """Diagnosis, downloads, the update ledger and the notes' chain, for the inspected step."""
-    h_steps = run.steps_done
-    if not h_steps:
-        return
-    inspect = min(st.session_state.get(KEY + "inspect", h_steps), h_steps)
-    st.subheader("Diagnosis")
-    ui.reveal(f"lab_diag_{h_steps}_{hash(run.config)}", "exploding, vanishing, a learning rate that is too "
-              "large, or healthy? Which layer, which step?", lambda: diagnosis_panel(run))
-    if not ui.lecture():
-        history_downloads(run)
-    st.subheader("The update ledger")
-    ledger_panel(run, inspect)
-    st.subheader("The notes' chain, live")
-    path_panel(run)
+def _scrubbed() -> None:
+    """The scrubber's callback: remember the chosen step; follow new steps only while it stands at the end."""
+    chosen = st.session_state[KEY + "inspect"]
+    st.session_state[KEY + "inspect_chosen"] = chosen
+    st.session_state[KEY + "follow"] = chosen == st.session_state.get(KEY + "inspect_end", 0)
+
+
+def _scrubber(run: Run) -> int:
+    """The inspected step: follows training (to the last finite step) unless the learner scrubbed back.
+
+    The chosen step is kept apart from the slider's own state and handed to it on every run: a slider whose
+    range grew is a new widget to Streamlit, which would otherwise start it again at its minimum.
+    """
+    n = run.steps_done
+    end = last_good_step(run)
+    chosen = st.session_state.get(KEY + "inspect_chosen", 0)
+    if _playing() or st.session_state.get(KEY + "follow", True) or not 1 <= chosen <= n:
+        chosen = end
+    st.session_state[KEY + "inspect_chosen"] = st.session_state[KEY + "inspect"] = chosen
+    st.session_state[KEY + "inspect_end"] = end
+    bad = f" · step {run.nonfinite.step} is where a value became {run.nonfinite.kind}" if run.nonfinite else ""
+    step = st.slider(f"Inspect step (drag, or ← → Home End) — the flow chart, dashed lines and details follow it{bad}",
+                     1, max(n, 2), key=KEY + "inspect", disabled=n < 2 or _playing(), on_change=_scrubbed)
+    return min(step, n)
+
+
+def _chart_height() -> int:
+    return 220 if ui.lecture() else 240
+
+
+def _main_row(run: Run, step: int) -> None:
+    """Loss, gradient flow at the inspected step, and the heat map: always in view together."""
+    heat = st.session_state.get(KEY + "heat_norm", "grad_w")
+    built = tc.main_charts(run, step, heat=heat if heat in HEAT_NORMS else "grad_w", height=_chart_height())
+    a, b, c = st.columns([1, 1, 1.25])
+    ui.chart(built["loss"], a, export=False)
+    ui.chart(built["flow"], b, export=False)
+    if built["heat"] is not None:
+        ui.chart(built["heat"], c, export=False)
+    else:
+        c.info("No hidden layers, so no heat map.", icon=":material/info:")
+
+
+def _second_row(run: Run) -> None:
+    """What the network computes, the heat map's norm, and the two-gradients explanation."""
+    from core.training.surface import surface
+
+    left, right = st.columns([1.3, 1])
+    with left:
+        ui.chart(tc.surface_chart(surface(run), height=_chart_height()), export=False)
+        st.caption(f"The model after step {run.steps_done:,}, over the input plane, with the data on top. When the "
+                   "gradient explodes, this map stops improving or turns black (NaN).")
+    with right:
+        st.segmented_control("Heat map shows", list(HEAT_NORMS), format_func=HEAT_NORMS.get, key=KEY + "heat_norm",
+                             default="grad_w", required=True)
+        st.caption("**Two different gradients.** ‖∂L/∂W_l‖ is what the optimiser uses to change layer l's weights; "
+                   "‖∂L/∂h_l‖ is the signal back-propagated to layer l's output — the product of the local factors "
+                   "above it, which is what grows or shrinks geometrically with depth. For ReLU nets the first can "
+                   "look flat across layers while the second changes by a constant factor per layer.")
+        if run.nonfinite is not None:
+            st.error(run.nonfinite.explain() + " Press **Reset** (or change a setting) to start again.",
+                     icon=":material/error:")
+
+
+def _details(run: Run, step: int) -> None:
+    """The lazy detail tabs: only the open one is built."""
+    for kept in ("path", "path_sizes", "threshold", "set_value"):  # widgets of closed tabs keep their values
+        if KEY + kept in st.session_state:
+            st.session_state[KEY + kept] = st.session_state[KEY + kept]
+    tabs = st.tabs(DETAIL_TABS, key=KEY + "tab", on_change="rerun")
+    story, ledger, chain, weights, ratio, hist, downloads = tabs
+    if story.open:
+        with story:
+            _scenario_story(run)
+            h_steps = run.steps_done
+            st.markdown("##### Diagnosis")
+            ui.reveal(f"lab_diag_{h_steps}_{hash(run.config)}", "exploding, vanishing, a learning rate that is too "
+                      "large, or healthy? Which layer, which step?", lambda: diagnosis_panel(run))
+    if ledger.open:
+        with ledger:
+            ledger_panel(run, step)
+    if chain.open:
+        with chain:
+            path_panel(run)
+    for tab, name, note in ((weights, "weights", "The notes' first symptom: weights that become unexpectedly large."),
+                            (ratio, "ratio", "‖ΔW_l‖/‖W_l‖: how much one step changes a layer relative to its size. "
+                             "Around 10⁻³ is the usual rule of thumb (shaded band 10⁻⁴ … 10⁻²); near 1 or above, each "
+                             "step rewrites the layer."),
+                            (hist, "hist", "")):
+        if tab.open:
+            with tab:
+                ui.chart(tc.detail_chart(run, name, step))
+                if note:
+                    st.caption(note)
+    if downloads.open and not ui.lecture():
+        with downloads:
+            history_downloads(run)

@@ -8,6 +8,8 @@ from ui.lecture_mode import LECTURE_CSS, flag_toggle, lecture
 from ui.links import deep_link, finish_page
 
 APP_TITLE = "Exploding gradients explorer"
+# Less empty space above the title (Streamlit's default is 6rem), so an instrument fits one screen.
+COMPACT_CSS = "<style>[data-testid='stMainBlockContainer'] { padding-top: 3rem; }</style>"
 
 
 PAGES = (  # (script, label, icon): the sidebar map, in story order
@@ -26,6 +28,7 @@ def setup_page(title: str, icon: str = ":material/home:") -> None:
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide",
                        initial_sidebar_state="collapsed" if lecture() else "auto")
     st.session_state["_chart_n"] = 0  # numbers this run's export buttons
+    st.html(COMPACT_CSS)
     if lecture():
         st.html(LECTURE_CSS)
     with st.sidebar:

@@ -1,0 +1,86 @@
+"""Charts built once and filled with data many times, so that a chart redrawn on every training step is cheap.
+
+Altair builds and validates a chart's Vega-Lite spec in 10–100 ms, and the lab redraws its charts on every
+step. A chart here is declared with Altair on *named* datasets (`alt.Data(name=...)`), turned into a spec
+once per shape (cached by the builder's arguments), and each redraw only attaches fresh data frames. The
+spec stays identical from step to step, which also lets the browser swap the data of the drawn chart in
+place instead of building a new one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+#: Vega expression that writes an integer tick k of a log₁₀ axis as 10ᵏ (superscript digits)
+POWER_OF_TEN_LABEL = ("'10' + replace(replace(replace(replace(replace(replace(replace(replace(replace(replace("
+                      "replace(format(datum.value, 'd'), '-', '⁻'), '0', '⁰'), '1', '¹'), '2', '²'), '3', '³'), "
+                      "'4', '⁴'), '5', '⁵'), '6', '⁶'), '7', '⁷'), '8', '⁸'), '9', '⁹')")
+
+
+def power_of_ten(k: int) -> str:
+    """10ᵏ with superscript digits, the label POWER_OF_TEN_LABEL draws (for tests and prose)."""
+    return "10" + str(int(k)).translate(_SUPERSCRIPT)
+
+
+def log_axis(title: str, **kwargs) -> alt.Axis:
+    """An axis over log₁₀ values whose ticks are whole powers, labelled 10⁻², 10⁰, 10³ …"""
+    return alt.Axis(title=title, tickMinStep=1, labelExpr=POWER_OF_TEN_LABEL, **kwargs)
+
+
+def step_axis(title: str = "step", **kwargs) -> alt.Axis:
+    """Steps are whole numbers: ticks at integers only, written without decimals."""
+    return alt.Axis(title=title, tickMinStep=1, format="d", **kwargs)
+
+
+@dataclass(frozen=True)
+class Filled:
+    """A cached spec (never mutated) and this redraw's data frames, one per named dataset."""
+
+    spec: dict
+    datasets: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        title = self.spec.get("title", "")
+        return title.get("text", "") if isinstance(title, dict) else str(title)
+
+    def for_streamlit(self) -> dict:
+        """The spec with this redraw's data frames attached (a new top-level dict: Streamlit edits it)."""
+        return {**self.spec, "datasets": dict(self.datasets)}
+
+    def to_dict(self) -> dict:
+        """A self-contained Vega-Lite spec (data as JSON rows; inf and NaN as null) for export."""
+        return {**self.spec, "datasets": {name: records(df) for name, df in self.datasets.items()}}
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """JSON-safe rows: numpy scalars as Python numbers, inf and NaN as None."""
+    rows = df.to_dict(orient="records")
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, float | np.floating) and not math.isfinite(value):
+                row[key] = None
+            elif isinstance(value, np.generic):
+                row[key] = value.item()
+    return rows
+
+
+def spec_of(chart: alt.TopLevelMixin) -> dict:
+    """The chart's Vega-Lite spec, validated once (the builders that call this are cached).
+
+    Altair's default theme adds a fixed 300 × 300 view size; Streamlit sizes charts itself (it converts
+    Altair charts with the theme off), so that entry is dropped here too.
+    """
+    spec = chart.to_dict()
+    config = spec.get("config", {})
+    config.pop("view", None)
+    if not config:
+        spec.pop("config", None)
+    return spec
