@@ -22,7 +22,6 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +114,7 @@ def main() -> None:
         wait_idle(page)
         rows = []
         all_steps, all_server = [], []
-        for key, scenario in SCENARIOS.items():
+        for scenario in SCENARIOS.values():
             done = scenario.steps
             pick = page.evaluate(CLICK_AND_WAIT, ["[data-testid='stButtonGroup'] button", [scenario.label, f"{done:,}"],
                                                   60_000])
