@@ -31,20 +31,28 @@ from tests.serving import CHROMIUM_ARGS, chromium, streamlit_server  # noqa: E40
 
 TIMED_LAUNCHER = Path(__file__).with_name("timed_server.py")
 
-CLICK_AND_WAIT = """async ([selector, expected, timeoutMs]) => {
+FIND = """(name) => [...document.querySelectorAll("button")].find(b => b.offsetParent !== null
+    && b.innerText.split("\\n").map(s => s.trim()).includes(name))"""
+
+CLICK_AND_WAIT = """async ([name, expected, timeoutMs]) => {
+  // Click, then wait until Streamlit has run (its script state went to running and back) and, if given, the
+  // Steps number reads `expected`; then two painted frames.
   const app = document.querySelector("[data-testid='stApp']");
   const steps = () => { const m = [...document.querySelectorAll("[data-testid='stMetric']")]
       .find(e => e.innerText.startsWith("Steps")); return m ? m.querySelector("[data-testid='stMetricValue']").innerText : ""; };
   const frame = () => new Promise(r => requestAnimationFrame(() => r()));
-  const target = [...document.querySelectorAll(selector)].find(e => e.innerText.trim().startsWith(expected[0]));
+  let ran = false;
+  const seen = new MutationObserver(() => { if (app.getAttribute("data-test-script-state") === "running") ran = true; });
+  seen.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+  const target = (""" + FIND + """)(name);
   if (!target) return -1;
   const t0 = performance.now();
   target.click();
-  await frame();
   while (performance.now() - t0 < timeoutMs) {
-    if (steps() === expected[1] && app.getAttribute("data-test-script-state") === "notRunning") break;
     await frame();
+    if (ran && app.getAttribute("data-test-script-state") === "notRunning" && (expected === null || steps() === expected)) break;
   }
+  seen.disconnect();
   await frame(); await frame();
   return performance.now() - t0;
 }"""
@@ -61,7 +69,7 @@ COUNT_UPDATES = """async (ms) => {
 }"""
 
 PAUSE = """async () => {
-  const button = name => [...document.querySelectorAll("button")].find(b => b.innerText.trim().startsWith(name));
+  const button = """ + FIND + """;
   const read = () => { const m = [...document.querySelectorAll("[data-testid='stMetric']")]
       .find(e => e.innerText.startsWith("Steps")); return m ? m.querySelector("[data-testid='stMetricValue']").innerText : ""; };
   const frame = () => new Promise(r => requestAnimationFrame(() => r()));
@@ -77,6 +85,12 @@ PAUSE = """async () => {
 def wait_idle(page) -> None:
     page.wait_for_timeout(300)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+
+
+def open_lab(page, url: str) -> None:
+    page.goto(url + "/Training_lab")
+    page.wait_for_function("() => !!(" + FIND + ")('Step')", timeout=120_000)
+    wait_idle(page)
 
 
 def steps_shown(page) -> int:
@@ -110,22 +124,17 @@ def main() -> None:
             sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(url + "/Training_lab")
-        wait_idle(page)
+        open_lab(page, url)
         rows = []
         all_steps, all_server = [], []
         for scenario in SCENARIOS.values():
-            done = scenario.steps
-            pick = page.evaluate(CLICK_AND_WAIT, ["[data-testid='stButtonGroup'] button", [scenario.label, f"{done:,}"],
-                                                  60_000])
+            pick = page.evaluate(CLICK_AND_WAIT, [scenario.label, None, 60_000])
             wait_idle(page)
             clicks = []
             mark = len(server_times(timings, 0))
             for _ in range(args.steps):
-                if page.locator("button:has-text('Step')").first.is_disabled():
-                    break  # a run stopped by inf/NaN: Step is refused
                 before = steps_shown(page)
-                ms = page.evaluate(CLICK_AND_WAIT, ["button", ["Step", f"{before + 1:,}"], 30_000])
+                ms = page.evaluate(CLICK_AND_WAIT, ["Step", f"{before + 1:,}", 10_000])
                 if steps_shown(page) == before:
                     break  # stopped by inf/NaN
                 clicks.append(ms)
@@ -146,17 +155,14 @@ def main() -> None:
                   f"(target median ≤ 250 ms); server time per Step median {statistics.median(all_server):.0f} ms, "
                   f"p95 {pct(all_server, 0.95):.0f} ms (target ≤ 60 ms)")
 
-        page.goto(url + "/Training_lab")  # the default network, fresh
-        wait_idle(page)
-        page.get_by_role("button", name="Reset").first.click()
-        wait_idle(page)
+        open_lab(page, url)  # a new session: the default network, untrained
         runs = []
         for _ in range(3):
             before = steps_shown(page)
-            runs.append(page.evaluate(CLICK_AND_WAIT, ["button", ["Run", f"{before + 100:,}"], 60_000]))
+            runs.append(page.evaluate(CLICK_AND_WAIT, ["Run", f"{before + 100:,}", 60_000]))
         print(f"Run 100, default network: {', '.join(f'{r:.0f}' for r in runs)} ms (median "
               f"{statistics.median(runs):.0f} ms; target ≤ 1,000 ms)")
-        page.get_by_role("button", name="Play").first.click()
+        page.evaluate(CLICK_AND_WAIT, ["Play", None, 30_000])
         page.wait_for_timeout(1500)
         rate = page.evaluate(COUNT_UPDATES, args.play * 1000)
         stopped, a, b = page.evaluate(PAUSE)

@@ -20,6 +20,9 @@ from core.charts import chaos as cc
 from core.training.config import ConfigError, TrainConfig
 from core.training.scenarios import SCENARIOS
 from ui.lab import KEY as LAB_KEY
+from ui.page import one_torch_thread
+
+one_torch_thread()
 
 K = "edge_"
 CONFIGS = {"he_relu": "stable: " + SCENARIOS["he_relu"].title, "relu_nan": "exploding: " + SCENARIOS["relu_nan"].title,

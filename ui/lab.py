@@ -22,6 +22,9 @@ from core.training.diagnosis import diagnose
 from core.training.inspect_run import ledger_at, path_chain, weight_label
 from core.training.scenarios import SCENARIOS
 from core.training.trainer import Run
+from ui.page import one_torch_thread
+
+one_torch_thread()
 
 ACT_LABELS = {"sigmoid": "sigmoid σ", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU (0.01)",
               "linear": "linear (none)"}

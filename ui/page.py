@@ -55,3 +55,15 @@ def tabbed_page(view: str, name: str, icon: str, title: str, intro: str, section
         with tab:
             render()
     finish_page(view)
+
+
+def one_torch_thread() -> None:
+    """Run torch on one thread in this server process (called by the pages that train).
+
+    Many sessions share the machine's cores (two on Community Cloud): torch's default of one thread per core
+    makes every request's threads spin against every other request's, and a step takes many times longer.
+    """
+    import torch
+
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)

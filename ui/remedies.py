@@ -12,6 +12,9 @@ from core.training.config import ConfigError, TrainConfig
 from core.training.remedies import RECURRENT_REMEDY, REMEDIES, VERDICT_ORDER, compare, rank_single_remedies
 from core.training.scenarios import SCENARIOS
 from ui.lab import KEY as LAB_KEY
+from ui.page import one_torch_thread
+
+one_torch_thread()
 
 K = "rem_"
 MAX_VARIANTS = 4

@@ -18,6 +18,9 @@ from core.recurrent.matrix import W_INIT_LABELS, gradient_through_time, init_w_r
 from core.recurrent.scalar import MAX_T, RNN_ACTIVATIONS, derive, scalar_chain
 from core.recurrent.sequence import MAX_SEQ_STEPS, TASK_LABELS, SeqConfig, SeqConfigError, SeqRun
 from core.training.remedies import REMEDIES
+from ui.page import one_torch_thread
+
+one_torch_thread()
 
 K = "tt_"
 ACT_LABELS = {"tanh": "tanh (γ = 1)", "sigmoid": "sigmoid (γ = ¼)", "relu": "ReLU (γ = 1)", "linear": "linear (γ = 1)"}
