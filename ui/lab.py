@@ -399,8 +399,9 @@ def _instrument(run: Run) -> None:
         status_line(run)
         if run.steps_done == 0:
             return
-        step = _scrubber(run)
+        step = _inspected_step(run)
         _main_row(run, step)
+        _scrubber(run)
         if _playing():
             st.caption("Playing: pause for the details below (ledger, diagnosis, the notes' chain).")
             return
@@ -440,7 +441,8 @@ def _toolbar(run: Run) -> None:
         st.session_state[KEY + "follow"] = True
         if playing:
             st.rerun(scope="app")
-    n_steps = c4.number_input("Steps to run at once", 1, MAX_STEPS, 100, key=KEY + "n_steps")
+    n_steps = c4.number_input("Steps to run at once", 1, MAX_STEPS, 100, key=KEY + "n_steps",
+                              label_visibility="collapsed", help="Steps to run at once with **Run**")
     if c5.button("Run", icon=":material/fast_forward:", disabled=playing, width="stretch"):
         train(run, int(n_steps))
 
@@ -459,7 +461,7 @@ def _scrubbed() -> None:
     st.session_state[KEY + "follow"] = chosen == st.session_state.get(KEY + "inspect_end", 0)
 
 
-def _scrubber(run: Run) -> int:
+def _inspected_step(run: Run) -> int:
     """The inspected step: follows training (to the last finite step) unless the learner scrubbed back.
 
     The chosen step is kept apart from the slider's own state and handed to it on every run: a slider whose
@@ -472,10 +474,15 @@ def _scrubber(run: Run) -> int:
         chosen = end
     st.session_state[KEY + "inspect_chosen"] = st.session_state[KEY + "inspect"] = chosen
     st.session_state[KEY + "inspect_end"] = end
+    return chosen
+
+
+def _scrubber(run: Run) -> None:
+    """The slider under the charts that moves the inspected step through the recorded history."""
+    n = run.steps_done
     bad = f" · step {run.nonfinite.step} is where a value became {run.nonfinite.kind}" if run.nonfinite else ""
-    step = st.slider(f"Inspect step (drag, or ← → Home End) — the flow chart, dashed lines and details follow it{bad}",
-                     1, max(n, 2), key=KEY + "inspect", disabled=n < 2 or _playing(), on_change=_scrubbed)
-    return min(step, n)
+    st.slider(f"Inspect step (drag, or ← → Home End) — the flow chart, dashed lines and details follow it{bad}",
+              1, max(n, 2), key=KEY + "inspect", disabled=n < 2 or _playing(), on_change=_scrubbed)
 
 
 def _chart_height() -> int:
@@ -489,8 +496,10 @@ def _main_row(run: Run, step: int) -> None:
     a, b, c = st.columns([1, 1, 1.25])
     ui.chart(built["loss"], a, export=False)
     ui.chart(built["flow"], b, export=False)
+    b.caption("blue: ‖∂L/∂W_l‖, the weight gradient · orange: ‖∂L/∂h_l‖, the signal sent back to layer l")
     if built["heat"] is not None:
         ui.chart(built["heat"], c, export=False)
+        c.caption("red: above 1 · blue: below 1 · black: inf or NaN · grey: exactly 0")
     else:
         c.info("No hidden layers, so no heat map.", icon=":material/info:")
 
@@ -549,3 +558,11 @@ def _details(run: Run, step: int) -> None:
     if downloads.open and not ui.lecture():
         with downloads:
             history_downloads(run)
+
+
+def intro() -> None:
+    """One line on what the lab is (folded away in lecture mode, where the screen belongs to the charts)."""
+    if not ui.lecture():
+        st.caption("A real torch network, trained one update at a time with the settings in the sidebar. Every step "
+                   "records each layer's gradients, weights and units; the details below show the arithmetic of one "
+                   "weight's update.")

@@ -151,8 +151,8 @@ def loss_chart(loss: np.ndarray, nonfinite_step: int | None, current: int | None
 @cache
 def flow_spec(height: int) -> dict:
     colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=list(KINDS), range=OKABE_ITO[:2]),
-                       legend=alt.Legend(orient="top", labelLimit=0, direction="horizontal", labelExpr=(
-                           "datum.label == '" + KINDS[0] + "' ? '‖∂L/∂W_l‖ weights' : '‖∂L/∂h_l‖ signal'")))
+                       legend=alt.Legend(orient="top", labelLimit=0, direction="horizontal", symbolSize=60,
+                                         labelExpr="datum.label == '" + KINDS[0] + "' ? '‖∂L/∂W_l‖' : '‖∂L/∂h_l‖'"))
     base = alt.Chart(alt.Data(name="flow"))
     line = base.transform_filter(FINITE + " && datum.value != 0").mark_line(point=alt.OverlayMarkDef(size=50)).encode(
         x=alt.X("layer:Q", axis=alt.Axis(title="layer (1 = input side; ✚ = exactly 0)", tickMinStep=1, format="d"),
@@ -196,7 +196,7 @@ def heatmap_spec(which: str, layers: int, height: int) -> dict:
     cells = base.transform_filter(FINITE + " && datum.value > 0").mark_rect().encode(
         **enc, color=alt.Color("log10:Q", title="norm",
                                scale=alt.Scale(scheme="redblue", reverse=True, domainMid=0),
-                               legend=alt.Legend(gradientLength=max(40, min(height - 80, 160)), tickMinStep=1,
+                               legend=alt.Legend(gradientLength=max(40, min(height - 110, 160)), tickMinStep=1,
                                                  labelExpr=POWER_OF_TEN_LABEL)),
         tooltip=[*tip, alt.Tooltip("value:Q", format=".3e", title=which)])
     zeros = base.transform_filter(FINITE + " && datum.value == 0").mark_rect(color=ZERO).encode(
@@ -204,8 +204,7 @@ def heatmap_spec(which: str, layers: int, height: int) -> dict:
     bad = base.transform_filter(NOT_FINITE).mark_rect(color="#000000").encode(
         **enc, tooltip=[*tip, alt.Tooltip("status:N", title="value")])
     return spec_of(alt.layer(cells, zeros, bad, _current_layer()).properties(
-        height=height, title=alt.Title(f"{which} by layer and step", subtitle=(
-            "red > 1 · blue < 1 · black: inf/NaN · grey: 0"))))
+        height=height, title=f"{which} by layer and step"))
 
 
 def heatmap_data(values: np.ndarray, current: int | None = None, max_points: int = 150) -> dict[str, pd.DataFrame]:
@@ -345,7 +344,7 @@ def main_charts(run, step: int | None = None, heat: str = "grad_w", height: int 
     return {
         "loss": loss_chart(h["loss"], _nf(run), step, height),
         "flow": gradient_flow(h["grad_w"][step - 1], h["grad_h"][step - 1], step, height),
-        "heat": heatmap(values, which, step) if values.shape[1] else None,
+        "heat": heatmap(values, which, step, height) if values.shape[1] else None,
     }
 
 
