@@ -58,19 +58,91 @@ def steps_shown(page) -> int:
     return int(metric.inner_text().replace(",", ""))
 
 
+def wait_for_steps(page, condition: str, timeout_ms: int = 60_000) -> None:
+    """Wait until the Steps number satisfies `condition` (a JS expression in n)."""
+    page.wait_for_function(
+        """(cond) => { const m = [...document.querySelectorAll("[data-testid='stMetric']")]
+            .find(e => e.innerText.startsWith("Steps"));
+          if (!m) return false; const n = parseInt(m.querySelector("[data-testid='stMetricValue']").innerText
+            .replace(/,/g, "")); return eval(cond); }""", arg=condition, timeout=timeout_ms)
+
+
+def open_lab_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    wait_for_script(page)
+
+
 def test_training_lab_step_by_keyboard_and_play_live(browser, app_url):
     page = open_page(browser, app_url + "/Training_lab", width=1280, height=720)
     page.get_by_role("heading", name="Training lab").first.click()  # focus the page, not a text box
     page.keyboard.press("ArrowRight")  # the Step button's shortcut
-    page.get_by_text("W₁[1, 1] at step 1").first.wait_for(timeout=60_000)
-    assert steps_shown(page) == 1
-    page.get_by_role("button", name="Play").click()
-    page.wait_for_timeout(4000)  # the fragment reruns every 0.2 s, 5 steps each
-    playing_steps = steps_shown(page)
-    assert playing_steps >= 20, playing_steps
-    page.get_by_role("button", name="Pause").click()
+    wait_for_steps(page, "n === 1")
     wait_for_script(page)
-    page.get_by_text("The update ledger").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Play").click()
+    wait_for_steps(page, "n >= 3")  # the fragment trains and redraws itself while playing
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+    wait_for_script(page)
+    paused = steps_shown(page)
+    page.wait_for_timeout(1000)
+    assert steps_shown(page) == paused  # paused means paused
+    page.get_by_text("Diagnosis").first.wait_for(timeout=60_000)  # the details come back
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def scrubber(page):
+    return page.locator("[data-testid='stSlider']").filter(has_text="Inspect step").locator("input[type=range]")
+
+
+def slider_value(page) -> int:
+    return int(scrubber(page).input_value())
+
+
+def test_the_scrubber_scrubs_by_keyboard_and_the_ledger_follows(browser, app_url):
+    page = open_page(browser, app_url + "/Training_lab")
+    box = page.get_by_label("Steps to run at once", exact=True)
+    box.fill("30")
+    box.press("Enter")
+    wait_for_script(page)
+    page.get_by_role("button", name="Run", exact=True).click()
+    wait_for_steps(page, "n === 30")
+    wait_for_script(page)
+    open_lab_tab(page, "Update ledger")
+    assert slider_value(page) == 30
+    scrubber(page).focus()
+    page.keyboard.press("Home")  # first action: back to step 1
+    page.get_by_text("W₁[1, 1] at step 1", exact=True).first.wait_for(timeout=60_000)
+    wait_for_script(page)
+    assert slider_value(page) == 1
+    scrubber(page).focus()
+    page.keyboard.press("ArrowRight")  # second action: one step on, and it stays there
+    page.get_by_text("W₁[1, 1] at step 2", exact=True).first.wait_for(timeout=60_000)
+    wait_for_script(page)
+    assert slider_value(page) == 2
+    page.get_by_role("button", name="Step").first.click()  # third action: training does not yank it back
+    wait_for_steps(page, "n === 31")
+    wait_for_script(page)
+    assert slider_value(page) == 2
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+@pytest.mark.parametrize(("width", "height", "lecture"), [(1400, 900, False), (1280, 720, True)])
+def test_the_instrument_fits_one_screen_after_a_scenario(browser, app_url, width, height, lecture):
+    page = open_page(browser, app_url + "/Training_lab" + ("?lecture=1" if lecture else ""), width, height)
+    page.get_by_text("ReLU, init too large", exact=True).click()
+    wait_for_steps(page, "n === 20")
+    wait_for_script(page)
+    for name in ("Step", "Play", "Reset"):
+        box = page.get_by_role("button", name=name).first.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= height, name
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stVegaLiteChart']\")]"
+                           ".filter(c => c.querySelector('canvas, svg')).length >= 3", timeout=60_000)
+    for i in range(3):  # loss, gradient flow, heat map: drawn and inside the window
+        box = charts.nth(i).bounding_box()
+        assert box is not None and box["height"] > 100 and box["y"] + box["height"] <= height + 1, (i, box)
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
 
@@ -160,14 +232,15 @@ def test_a_deep_link_to_every_page_works_on_a_freshly_started_server(browser, fr
 
 def test_training_lab_trains_20_steps_through_its_buttons_and_draws(browser, app_url):
     page = open_page(browser, app_url + "/Training_lab")
-    box = page.get_by_label("Steps to run at once")
+    box = page.get_by_label("Steps to run at once", exact=True)
     box.fill("20")
     box.press("Enter")
     wait_for_script(page)
     page.get_by_role("button", name="Run", exact=True).click()
+    wait_for_steps(page, "n === 20")
     wait_for_script(page)
+    open_lab_tab(page, "Update ledger")
     page.get_by_text("W₁[1, 1] at step 20").first.wait_for(timeout=60_000)
-    assert steps_shown(page) == 20
     charts = page.locator("[data-testid='stVegaLiteChart']")
     assert charts.count() >= 3 and charts.first.locator("canvas, svg").count() >= 1
     assert page.locator("[data-testid='stException']").count() == 0
