@@ -321,7 +321,7 @@ def path_panel(run: Run) -> None:
 SCENARIO_PICK = KEY + "scenario_pick"
 TICK_SECONDS = 0.1  # Play redraws this often
 TICK_WORK = 0.04  # … after training for at most this long (at least one step)
-HEAT_NORMS = {"grad_w": "‖∂L/∂W_l‖ weight gradient", "grad_h": "‖∂L/∂h_l‖ back-propagated signal"}
+HEAT_NORMS = {"grad_w": "‖∂L/∂W_l‖", "grad_h": "‖∂L/∂h_l‖"}
 DETAIL_TABS = ("Scenario & diagnosis", "Update ledger", "The notes' chain", "Weight norms", "Update ratio",
                "Histograms", "Downloads")
 
@@ -508,9 +508,9 @@ def _second_row(run: Run) -> None:
     """What the network computes, the heat map's norm, and the two-gradients explanation."""
     from core.training.surface import surface
 
-    left, right = st.columns([1.3, 1])
+    left, right = st.columns([1, 1])
     with left:
-        ui.chart(tc.surface_chart(surface(run), height=_chart_height()), export=False)
+        ui.chart(tc.surface_chart(surface(run), height=320), export=False)
         st.caption(f"The model after step {run.steps_done:,}, over the input plane, with the data on top. When the "
                    "gradient explodes, this map stops improving or turns black (NaN).")
     with right:
