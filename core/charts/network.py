@@ -409,6 +409,12 @@ def _height(sizes: Sequence[int], unit_level: bool) -> int:
     return TOP_LAYER + BOTTOM_LAYER + LAYER_DRAWING
 
 
+def _above_bottom(pixels: int) -> dict:
+    """A y position `pixels` above the bottom of the plot, whatever height a front end gives it (Streamlit fits
+    title, legend and plot into the chart's height, so the plot is shorter than `height`)."""
+    return alt.value(alt.expr(f"height - {pixels}"))
+
+
 def network_template(sizes: Sequence[int], *, unit_level: bool, theme: str = "light", width: int = WIDTH) -> alt.LayerChart:
     """The picture's chart over the named datasets `DATASETS`, without data: the same for every step of a net.
 
@@ -436,9 +442,9 @@ def _template(sizes: tuple[int, ...], unit_level: bool, theme: str, width: int) 
     height = _height(sizes, unit_level)
     if unit_level:
         m = max(sizes)
-        y_domain, y_range = [-(m - 1) / 2 - 0.45, (m - 1) / 2 + 0.45], [height - BOTTOM_UNIT, TOP_UNIT]
+        y_domain, y_range = [-(m - 1) / 2 - 0.45, (m - 1) / 2 + 0.45], [alt.expr(f"height - {BOTTOM_UNIT}"), TOP_UNIT]
     else:
-        y_domain, y_range = list(LAYER_Y), [height - BOTTOM_LAYER, TOP_LAYER]
+        y_domain, y_range = list(LAYER_Y), [alt.expr(f"height - {BOTTOM_LAYER}"), TOP_LAYER]
     x = alt.X("x:Q", axis=None, scale=alt.Scale(domain=[-0.55, L + 1.55], nice=False, zero=False))
     y_scale = alt.Scale(domain=y_domain, range=y_range, nice=False, zero=False)
     y = alt.Y("y:Q", axis=None, scale=y_scale)
@@ -460,7 +466,7 @@ def _template(sizes: tuple[int, ...], unit_level: bool, theme: str, width: int) 
     layers: list[alt.Chart] = [
         notes.transform_filter(alt.datum.role == "band").mark_rect(
             color=t["culprit"], opacity=0.16, stroke=t["culprit"], strokeWidth=2, strokeDash=[6, 3], strokeOpacity=1,
-        ).encode(x=x, x2="x2:Q", y=alt.value(CULPRIT_ROW - 10), y2=alt.value(height - 2), tooltip=tip),
+        ).encode(x=x, x2="x2:Q", y=alt.value(CULPRIT_ROW - 10), y2=_above_bottom(2), tooltip=tip),
         edges.transform_filter(zero).mark_rule(color=t["zero"], strokeWidth=1.5, strokeDash=[1, 3]).encode(**segment),
         # Thickness is computed with the data (`thick`, `t0`/`t1`) so that no size scale joins the colour legend.
         # In the layer view the edges are thin rectangles: filled like the blocks, they share one gradient legend
@@ -500,11 +506,11 @@ def _template(sizes: tuple[int, ...], unit_level: bool, theme: str, width: int) 
     small = 12 if unit_level or L <= 30 else 11
     rows = [("data", y, small, "normal")]
     if unit_level:
-        rows += [("name", alt.value(height - BOTTOM_UNIT + 18), 12, "normal"),
-                 ("signal", alt.value(height - BOTTOM_UNIT + 36), 12, "normal"),
+        rows += [("name", _above_bottom(BOTTOM_UNIT - 18), 12, "normal"),
+                 ("signal", _above_bottom(BOTTOM_UNIT - 36), 12, "normal"),
                  ("weights", alt.value(TOP_UNIT - 22), 12, "normal")]
     else:
-        rows += [("name", alt.value(height - BOTTOM_LAYER + 14), small, "normal")]
+        rows += [("name", _above_bottom(BOTTOM_LAYER - 14), small, "normal")]
     rows += [("culprit", alt.value(CULPRIT_ROW + 4), 13, "bold")]
     for role, y_pos, size, weight in rows:
         layers.append(notes.transform_filter(alt.datum.role == role).mark_text(
