@@ -279,7 +279,7 @@ def network_frames(grad_w: Sequence[float], grad_h: Sequence[float], sizes: Sequ
     rows.append(("caption", math.nan, math.nan, math.nan, "\n".join(lines), "ink", caption.replace("\n", "; ")))
     if culprit is not None:
         k = culprit.layer
-        lo, hi = k - 1 + _pad(L, unit), k + _pad(L, unit)
+        lo, hi = k - 1 + _pad(L, unit, width), k + _pad(L, unit, width)
         anchor = "right" if k > 0.8 * (L + 1) and L >= 4 else ("left" if k <= 1 and L >= 4 else "center")
         label_x = {"right": hi, "left": lo, "center": (lo + hi) / 2}[anchor]
         rows.append(("band", lo, hi, math.nan, "", "culprit", culprit.why))
@@ -305,14 +305,15 @@ def _thickness(logs: np.ndarray, thinnest: float, thickest: float) -> np.ndarray
     return thinnest + (thickest - thinnest) * frac
 
 
-def _half_block(n_hidden: int) -> float:
-    """Half the width of a layer's block, in layer spacings: narrower when there are many layers."""
-    return 0.28 if n_hidden <= 20 else 0.17
+def _half_block(n_hidden: int, width: int) -> float:
+    """Half the width of a layer's block, in layer spacings: narrower when there are many layers, and never wider
+    than 44 pixels in all."""
+    return min(0.28 if n_hidden <= 20 else 0.17, 22 / (width / (n_hidden + 2.1)))
 
 
-def _pad(n_hidden: int, unit: bool) -> float:
+def _pad(n_hidden: int, unit: bool, width: int) -> float:
     """The culprit band runs from just right of node k−1 to just right of node k (edge W_k and node k)."""
-    return 0.13 if unit else _half_block(n_hidden) + 0.05
+    return 0.13 if unit else _half_block(n_hidden, width) + 0.05
 
 
 def _layer_rows(gw: np.ndarray, gh: np.ndarray, sizes: list[int],
@@ -322,7 +323,7 @@ def _layer_rows(gw: np.ndarray, gh: np.ndarray, sizes: list[int],
     k = np.arange(L + 2)
     units = np.array(sizes)
     half = 0.1 + 0.9 * np.sqrt(units / units.max())  # block half-height; the tallest spans y = −1 … 1
-    hw = _half_block(L)
+    hw = _half_block(L, width)
     signal = np.concatenate([[np.nan], gh, [np.nan]])
     status = _status(signal)
     status[[0, -1]] = "none"  # ∂L/∂h is recorded for the hidden layers only
@@ -425,14 +426,19 @@ def network_template(sizes: Sequence[int], *, unit_level: bool, theme: str = "li
     return _template(tuple(int(s) for s in sizes), bool(unit_level), theme, int(width))
 
 
-@functools.lru_cache(maxsize=32)
-def network_spec(sizes: tuple[int, ...], unit_level: bool, theme: str = "light", width: int = WIDTH) -> dict[str, Any]:
-    """The template as a validated Vega-Lite dict (cached; treat it as read-only, or copy it first).
+def network_spec(sizes: Sequence[int], unit_level: bool, theme: str = "light", width: int = WIDTH) -> dict[str, Any]:
+    """The template as a validated Vega-Lite dict, built once per net, view, theme and width (cached: treat it as
+    read-only, or copy it first).
 
-    A front end adds `{"datasets": network_frames(...).frames}` to a shallow copy and hands it to the browser:
-    the spec stays identical from step to step and only the data change.
+    A front end adds `{"datasets": network_frames(...).frames}` to a shallow copy and hands it to the browser
+    (e.g. `st.vega_lite_chart`): the spec stays identical from step to step and only the data change.
     """
-    return network_template(sizes, unit_level=unit_level, theme=theme, width=width).to_dict()
+    return _spec(tuple(int(s) for s in sizes), bool(unit_level), theme, int(width))
+
+
+@functools.lru_cache(maxsize=32)
+def _spec(sizes: tuple[int, ...], unit_level: bool, theme: str, width: int) -> dict[str, Any]:
+    return _template(sizes, unit_level, theme, width).to_dict()
 
 
 @functools.lru_cache(maxsize=32)
