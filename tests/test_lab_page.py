@@ -209,3 +209,12 @@ def test_step_axes_carry_whole_steps_and_log_axes_powers_of_ten():
     log_axes = [layer["encoding"]["y"]["axis"] for s in specs for layer in s.get("layer", [])
                 if "log scale" in str(layer.get("encoding", {}).get("y", {}).get("axis", {}).get("title", ""))]
     assert log_axes and all("'10'" in a["labelExpr"] for a in log_axes)
+
+
+@pytest.mark.parametrize("key", ["notes", "relu_big_init", "relu_nan", "sigmoid_default", "he_relu", "big_lr"])
+def test_every_scenario_draws_its_network_at_the_inspected_step(key):
+    at = open_tab(pick_scenario(lab(), key), "Network")
+    charts = [c for c in at.get("vega_lite_chart") if "network_nodes" in [d.name for d in c.proto.datasets]]
+    assert len(charts) == 1, key
+    inspected_step = at.slider(key="lab_inspect").value
+    assert any(c.value.startswith(f"Step {inspected_step} · ") for c in at.caption), key

@@ -322,8 +322,8 @@ SCENARIO_PICK = KEY + "scenario_pick"
 TICK_SECONDS = 0.1  # Play redraws this often
 TICK_WORK = 0.04  # … after training for at most this long (at least one step)
 HEAT_NORMS = {"grad_w": "‖∂L/∂W_l‖", "grad_h": "‖∂L/∂h_l‖"}
-DETAIL_TABS = ("Scenario & diagnosis", "Update ledger", "The notes' chain", "Weight norms", "Update ratio",
-               "Histograms", "Downloads")
+DETAIL_TABS = ("Scenario & diagnosis", "Network", "Update ledger", "The notes' chain", "Weight norms",
+               "Update ratio", "Histograms", "Downloads")
 
 
 def _pick_scenario() -> None:
@@ -531,7 +531,7 @@ def _details(run: Run, step: int) -> None:
         if KEY + kept in st.session_state:
             st.session_state[KEY + kept] = st.session_state[KEY + kept]
     tabs = st.tabs(DETAIL_TABS, key=KEY + "tab", on_change="rerun")
-    story, ledger, chain, weights, ratio, hist, downloads = tabs
+    story, network, ledger, chain, weights, ratio, hist, downloads = tabs
     if story.open:
         with story:
             _scenario_story(run)
@@ -539,6 +539,9 @@ def _details(run: Run, step: int) -> None:
             st.markdown("##### Diagnosis")
             ui.reveal(f"lab_diag_{h_steps}_{hash(run.config)}", "exploding, vanishing, a learning rate that is too "
                       "large, or healthy? Which layer, which step?", lambda: diagnosis_panel(run))
+    if network.open:
+        with network:
+            network_panel(run, step)
     if ledger.open:
         with ledger:
             ledger_panel(run, step)
@@ -566,3 +569,24 @@ def intro() -> None:
         st.caption("A real torch network, trained one update at a time with the settings in the sidebar. Every step "
                    "records each layer's gradients, weights and units; the details below show the arithmetic of one "
                    "weight's update.")
+
+
+def theme() -> str:
+    """"light" or "dark": the theme the visitor's browser shows (light when it cannot be told)."""
+    kind = getattr(getattr(st.context, "theme", None), "type", None)
+    return kind if kind in ("light", "dark") else "light"
+
+
+def network_panel(run: Run, step: int) -> None:
+    """The network drawn at the inspected step: every unit for small nets, one block per layer for large
+    ones, coloured and sized by the recorded gradients, the culprit layer marked."""
+    from core.charts.network import network_frames, network_spec
+    from core.charts.template import Filled
+
+    h = run.history.arrays()
+    sizes = [int(run.weights[0].shape[1])] + [int(w.shape[0]) for w in run.weights]
+    grads = run.last_weight_grads if step == run.steps_done else None
+    data = network_frames(h["grad_w"][step - 1], h["grad_h"][step - 1], sizes, step=step, weight_grads=grads,
+                          nonfinite=run.nonfinite)
+    ui.chart(Filled(network_spec(sizes, data.unit_level, theme()), data.frames))
+    st.caption(data.caption)

@@ -298,37 +298,6 @@ def histogram_chart(hist: np.ndarray, step: int) -> Filled:
     return Filled(hist_spec(layers), {"hist": df[df.share > 0]})
 
 
-def network_chart(grads: list[np.ndarray], max_layers: int = 7, max_units: int = 8) -> alt.LayerChart | None:
-    """Small networks only: neurons as dots, every weight as an edge coloured by log₁₀|∂L/∂w|."""
-    if len(grads) > max_layers or any(max(g.shape) > max_units for g in grads[:-1]) or grads[0].shape[1] > max_units:
-        return None
-    sizes = [grads[0].shape[1]] + [g.shape[0] for g in grads]
-    pos = {(layer, j): (layer, (j - (n - 1) / 2)) for layer, n in enumerate(sizes) for j in range(n)}
-    edges = []
-    for k, g in enumerate(grads):
-        for i in range(g.shape[0]):
-            for j in range(g.shape[1]):
-                (x1, y1), (x2, y2) = pos[(k, j)], pos[(k + 1, i)]
-                v = float(g[i, j])
-                edges.append({"x": x1, "y": y1, "x2": x2, "y2": y2, "weight": f"W_{k + 1}[{i + 1},{j + 1}]",
-                              "grad": v, "log10": math.log10(abs(v)) if v != 0 and math.isfinite(v) else None,
-                              "status": "finite" if math.isfinite(v) else ("NaN" if math.isnan(v) else "inf")})
-    df = pd.DataFrame(edges)
-    nodes = pd.DataFrame([{"x": x, "y": y, "name": "input" if layer == 0 else (
-        "output" if layer == len(sizes) - 1 else f"h_{layer}")} for (layer, _), (x, y) in pos.items()])
-    rule = alt.Chart(df[df.status == "finite"]).mark_rule(strokeWidth=2.5).encode(
-        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), x2="x2:Q", y2="y2:Q",
-        color=alt.Color("log10:Q", title="log₁₀|∂L/∂w|", scale=alt.Scale(scheme="inferno", reverse=True),
-                        legend=alt.Legend(gradientLength=150)),
-        tooltip=["weight:N", alt.Tooltip("grad:Q", format=".3e")])
-    bad = alt.Chart(df[df.status != "finite"]).mark_rule(strokeWidth=3, color=BAD, strokeDash=[4, 2]).encode(
-        x="x:Q", y="y:Q", x2="x2:Q", y2="y2:Q", tooltip=["weight:N", "status:N"])
-    dots = alt.Chart(nodes).mark_circle(size=260, color="#333333", opacity=1).encode(
-        x="x:Q", y="y:Q", tooltip=["name:N"])
-    return alt.layer(rule, bad, dots).properties(height=260, title="The network, edges coloured by |∂L/∂w| "
-                                                 "(latest step)")
-
-
 def _nf(run) -> int | None:
     return run.nonfinite.step if run.nonfinite is not None else None
 
