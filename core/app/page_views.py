@@ -39,7 +39,8 @@ CHAIN = ViewSchema((
 
 _D = cfg.TrainConfig()
 LAB = ViewSchema((
-    Field("lab_depth", "int", _D.depth, 1, 50), Field("lab_width", "int", _D.width, 1, 256),
+    Field("lab_depth", "int", _D.depth, 1, cfg.MAX_RESIDUAL_DEPTH), Field("lab_width", "int", _D.width, 1, 256),
+    Field("lab_residual", "bool", _D.residual), Field("lab_layernorm", "choice", _D.layernorm, choices=cfg.LAYERNORMS),
     Field("lab_activation", "choice", _D.activation, choices=cfg.ACTIVATIONS),
     Field("lab_init", "choice", _D.init, choices=cfg.INITS),
     Field("lab_init_scale", "text_float", f"{_D.init_scale:g}", *cfg.LIMITS["init_scale"]),
