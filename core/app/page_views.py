@@ -103,6 +103,7 @@ EDGE = ViewSchema((
     Field("edge_steps", "int", 200, 10, 2000),
     Field("edge_act", "choice", "tanh", choices=("tanh", "relu", "sigmoid", "leaky_relu", "linear")),
     Field("edge_sw", "float", 1.0, 0.1, 4.0), Field("edge_sb", "float", 0.0, 0.0, 2.0),
+    Field("edge_res_scale", "choice", "sqrt_depth", choices=("sqrt_depth", "one")),
     Field("edge_w", "float", 5.0, 1.0, 8.0),
     Field("edge_w0", "float", 5.0, 1.0, 8.0), Field("edge_b0", "float", -3.1, -5.0, 1.0),
     Field("edge_lr", "float", 0.05, options=EDGE_LRS), Field("edge_tau", "float", 1.0, 0.01, 100.0),
