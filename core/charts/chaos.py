@@ -173,5 +173,4 @@ def residual_gain_chart(gains) -> alt.LayerChart:
     rule = edge.mark_rule(color="black", strokeWidth=2).encode(y="y:Q")
     text = edge.mark_text(align="left", dx=4, dy=-8, fontSize=12).encode(y="y:Q", x=alt.value(4), text="label:N")
     return alt.layer(lines, rule, text).properties(
-        height=360, title=f"{gains.activation}, σ_w = {gains.sigma_w:g}, σ_b = {gains.sigma_b:g}: the gradient's gain "
-                          "from the last layer back to the first")
+        height=360, title=f"Gain back to layer 1 ({gains.activation}, σ_w = {gains.sigma_w:g}, σ_b = {gains.sigma_b:g})")
