@@ -179,7 +179,8 @@ def test_edge_of_chaos_phase_diagram_and_cliff_draw(browser, app_url):
     page.get_by_text("predicted per-layer factor √χ").first.wait_for(timeout=60_000)
     page.get_by_role("tab", name="③ The cliff").click()
     page.get_by_text("largest step — no clipping").first.wait_for(timeout=60_000)
-    assert page.locator("[data-testid='stVegaLiteChart']").count() == 3  # phase diagram, cliff curve, surface
+    # phase diagram, residual gain through depth, cliff curve, surface
+    assert page.locator("[data-testid='stVegaLiteChart']").count() == 4
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
 

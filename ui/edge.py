@@ -16,7 +16,9 @@ from core.app.limits import SERVER
 from core.chaos.butterfly import EPS_RANGE, MAX_BUTTERFLY_STEPS, butterfly
 from core.chaos.cliff import W_DEFAULT, bistable_band, descend, loss, wall_position
 from core.chaos.mean_field import PHASE_ACTIVATIONS, chi, measured_factor, phase_diagram, sigma_w_of
+from core.chaos.residual import BRANCH_SCALES, gains_through_depth
 from core.charts import chaos as cc
+from core.numbers import fmt
 from core.training.config import ConfigError, TrainConfig
 from core.training.scenarios import SCENARIOS
 from ui.lab import KEY as LAB_KEY
@@ -157,6 +159,76 @@ def phase_section() -> None:
             st.caption("For ReLU χ = σ_w²/2 whatever σ_b: the edge of chaos is σ_w = √2, He et al.'s initialisation.")
         elif not np.isfinite(crit).any():
             st.caption("With sigmoid, χ stays below 1 everywhere on this grid (σ'(z) ≤ ¼): ordered, vanishing.")
+    residual_section(activation, sw, sb)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _depth_gains(activation: str, sigma_w: float, sigma_b: float, branch_scale: str):
+    return gains_through_depth(activation, sigma_w, sigma_b, branch_scale)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)  # built once per view, never modified (see _phase_chart)
+def _residual_chart(activation: str, sigma_w: float, sigma_b: float, branch_scale: str):
+    return cc.residual_gain_chart(_depth_gains(activation, sigma_w, sigma_b, branch_scale))
+
+
+def _x(value: float) -> str:
+    """A gain as ×1.57, ×4,780 or ×5.84 × 10²⁹; a value float64 cannot hold is named."""
+    if not math.isfinite(value) or value <= 0:
+        return "not a positive float64 number"
+    return "×" + fmt(float(f"{value:.3g}"), plain_range=(-3, 6)).removeprefix("≈ ")
+
+
+def residual_section(activation: str, sigma_w: float, sigma_b: float) -> None:
+    """Where residual networks sit relative to χ = 1: the gain through depth with and without the identity path."""
+    st.subheader("Residual networks and the edge of chaos")
+    st.markdown("A plain layer multiplies the back-propagated signal by $\\operatorname{diag}(\\varphi'(z_l))\\,W_l$; "
+                "a residual layer $h_{l+1} = h_l + \\alpha\\,\\varphi(W_l h_l + b_l)$ multiplies it by "
+                "$I + \\alpha\\,\\operatorname{diag}(\\varphi'(z_l))\\,W_l$. Both networks below are built from the "
+                "very same weights (the σ_w and σ_b above, width 256, 16 inputs at the plain net's fixed point) and "
+                "autograd measures the gain $\\lVert\\partial L/\\partial h_1\\rVert / \\lVert\\partial L/"
+                "\\partial h_L\\rVert$ for $L = \\sum v \\cdot h_L$, in float64.")
+    scale = st.segmented_control("residual branch scale α", list(BRANCH_SCALES), format_func=BRANCH_SCALES.get,
+                                 default="sqrt_depth", key=K + "res_scale", required=True)
+    with st.spinner("Measuring networks of 2 to 100 layers"):
+        gains = _depth_gains(activation, sigma_w, sigma_b, scale)
+    left, right = st.columns([1.6, 1])
+    ui.chart(_residual_chart(activation, sigma_w, sigma_b, scale), left)
+    at = {int(d): k for k, d in enumerate(gains.depths)}
+    deep = at[100]
+    with right:
+        rows = "\n".join(f"| {d} | {_x(gains.plain[at[d]])} | {_x(gains.residual[at[d]])} | "
+                         f"{_x(gains.residual_stream[at[d]])} |" for d in (10, 50, 100))
+        st.markdown("| L | plain | residual | residual ‖h_L‖/‖h₁‖ |\n|---:|---:|---:|---:|\n" + rows)
+        scaled = ("each branch scaled by α = 1/√L, as in Hayou et al. (2021)'s Stable ResNet" if scale == "sqrt_depth"
+                  else "α = 1, no scaling: the residual network of the training lab")
+        st.caption(f"Branch scale: {scaled}. χ = {gains.chi:.4g} here, so the mean-field gain of the plain net over "
+                   f"100 layers is {_x(gains.predicted_plain[deep])}; the χ = 1 line is a gain of 1 at every depth.")
+    missing = int(np.sum(~(np.isfinite(gains.plain) & (gains.plain > 0))) +
+                  np.sum(~(np.isfinite(gains.residual) & (gains.residual > 0))))
+    st.markdown(_residual_verdict(gains, scale) + (f" {missing} measured gains are not positive float64 numbers "
+                                                   "(they over- or underflowed) and are left out of the chart."
+                                                   if missing else ""))
+
+
+def _residual_verdict(gains, scale: str) -> str:
+    """What the measured gains say, in sentences whose every number and comparison comes from `gains`."""
+    k10, k100 = (int(np.flatnonzero(gains.depths == d)[0]) for d in (10, 100))
+    res, plain = gains.residual[k100], gains.plain[k100]
+    text = f"At 100 layers the residual net's gain is **{_x(res)}** against **{_x(plain)}** for the plain net with the " \
+           "same weights. "
+    if all(math.isfinite(v) and v > 0 for v in (res, plain)):
+        closer = abs(math.log10(res)) < abs(math.log10(plain))
+        text += ("The identity path keeps the residual net closer to the χ = 1 line than the plain net. " if closer else
+                 "Here the identity path does not bring the network closer to the χ = 1 line than the plain net"
+                 + (": with α = 1 the L branches add up without limit. " if scale == "one" else ". "))
+    if math.isfinite(gains.residual[k10]) and res > 2 * gains.residual[k10]:
+        text += (f"The residual net's gain still grows with depth ({_x(gains.residual[k10])} at 10 layers, {_x(res)} "
+                 "at 100): the stream h_l = h_1 + α Σ φ(z_k) is never normalised, and ")
+    else:
+        text += "The stream h_l = h_1 + α Σ φ(z_k) is never normalised: "
+    return text + (f"over 100 layers its size changed by {_x(gains.residual_stream[k100])} (‖h₁₀₀‖ / ‖h₁‖). "
+                   "Layer norm on the stream, or smaller branches, is what holds it in place.")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

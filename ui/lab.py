@@ -32,6 +32,12 @@ DATA_LABELS = {"spirals": "two spirals (classification)", "moons": "two moons (c
                "regression": "regression: sin(3x₁) + x₂²/2", "csv": "upload a CSV"}
 OPT_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum 0.9", "adam": "Adam"}
 LOSS_LABELS = {"auto": "automatic (cross-entropy / MSE)", "mse": "mean squared error", "cross_entropy": "cross-entropy"}
+RESIDUAL_LABEL = "Residual connections"
+RESIDUAL_HELP = ("h_{l+1} = h_l + φ(W_l h_l + b_l): each layer adds its input back (a trained projection where the "
+                 "widths differ). Allows up to 100 hidden layers.")
+LAYERNORM_LABEL = "Layer normalisation"
+LAYERNORM_HELP = ("nn.LayerNorm per hidden layer. Pre-norm: on z_l, before the activation. Post-norm: on the layer's "
+                  "output (with residual connections: on the residual stream h_l + φ(z_l)).")
 DEFAULTS = TrainConfig()
 KEY = "lab_"  # prefix of every widget key on this page
 
@@ -81,10 +87,21 @@ def config_controls() -> tuple[TrainConfig | None, bytes | None]:
     csv_bytes = None
     full = not ui.lecture()  # in lecture mode the settings fold away: scenarios and Step/Run/Play stay
     with st.expander("Network", expanded=full, icon=":material/hub:"):
-        values["depth"] = st.slider("Hidden layers", 1, 50, key=KEY + "depth")
+        values["residual"] = st.toggle(RESIDUAL_LABEL, key=KEY + "residual", help=RESIDUAL_HELP)
+        max_depth = cfg.MAX_RESIDUAL_DEPTH if values["residual"] else cfg.LIMITS["depth"][1]
+        if st.session_state.get(KEY + "depth", 1) > max_depth:  # residual switched off (or a link) at depth > 50
+            st.session_state[KEY + "depth"] = max_depth
+            st.info(f"Without residual connections the lab trains at most {max_depth} hidden layers: the depth is "
+                    f"now {max_depth}.", icon=":material/info:")
+        values["depth"] = st.slider("Hidden layers", 1, max_depth, key=KEY + "depth")
         values["width"] = st.slider("Units per hidden layer", 1, 256, key=KEY + "width")
         values["activation"] = st.selectbox("Activation", cfg.ACTIVATIONS, format_func=ACT_LABELS.get,
                                             key=KEY + "activation")
+        values["layernorm"] = st.selectbox(LAYERNORM_LABEL, cfg.LAYERNORMS, format_func=cfg.LAYERNORM_LABELS.get,
+                                           key=KEY + "layernorm", help=LAYERNORM_HELP)
+        if values["residual"] or values["layernorm"] != "off":
+            with st.popover("Why this changes the gradient", icon=":material/school:", width="stretch"):
+                architecture_explainer(values["residual"], values["layernorm"])
     with st.expander("Initialisation", expanded=full, icon=":material/casino:"):
         values["init"] = st.selectbox("Weights", cfg.INITS, format_func=cfg.INIT_LABELS.get, key=KEY + "init")
         meaning = cfg.INIT_SCALE_MEANING[values["init"]]
@@ -590,3 +607,75 @@ def network_panel(run: Run, step: int) -> None:
                           nonfinite=run.nonfinite)
     ui.chart(Filled(network_spec(sizes, data.unit_level, theme()), data.frames))
     st.caption(data.caption)
+    architecture_panel(run)
+
+
+def architecture_explainer(residual: bool, layernorm: str) -> None:
+    """Why residual connections and layer norm change the chain-rule product, and where they do not help."""
+    if residual:
+        st.markdown("**Residual connections.** Each hidden layer adds its input back, so its Jacobian gains an "
+                    "identity:")
+        st.latex(r"h_{l+1} = h_l + \varphi(W_l h_l + b_l) \;\Rightarrow\; "
+                 r"\frac{\partial h_{l+1}}{\partial h_l} = I + \operatorname{diag}\big(\varphi'(z_l)\big)\,W_l")
+        st.markdown("Without the identity the back-propagated signal is multiplied by diag(φ'(z_l))·W_l at every "
+                    "layer, and the product vanishes or explodes unless every factor is close to 1. With it, the "
+                    "product expands into a sum over every subset of layers, including the path that skips them "
+                    "all: when the W_l are small the gradient still reaches layer 1 undamped. Where the widths "
+                    "differ (the 2 inputs into the first hidden layer) a trained projection P replaces I.")
+        st.markdown("**Where it still explodes.** Residuals are no cure for large weights: I + diag(φ')W is then "
+                    "no smaller than diag(φ')W, so the product still grows. And nothing bounds the stream: each "
+                    "layer adds φ(z_l) to h_l, so the variance of h grows with depth (with ReLU and He "
+                    "initialisation it doubles at every layer), and so do the gradients of the later layers. "
+                    "ResNets pair residuals with batch norm, Transformers with layer norm.")
+    if layernorm != "off":
+        st.markdown("**Layer normalisation** (nn.LayerNorm) standardises each sample across the units of a layer, "
+                    "then scales and shifts it by trained γ and β:")
+        st.latex(r"\operatorname{LN}(u) = \gamma\,\frac{u - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta,\quad "
+                 r"\mu = \tfrac1n\textstyle\sum_i u_i,\ \sigma^2 = \tfrac1n\sum_i (u_i - \mu)^2")
+        st.markdown("Unlike batch norm it needs no batch. Scaling W_l by c leaves LN(W_l h) unchanged and divides its "
+                    "Jacobian by c, so a wrong weight scale cannot compound from layer to layer.")
+        if layernorm == "pre":
+            st.markdown("**Pre-norm** (chosen): LN on z_l, before the activation — " +
+                        ("h_{l+1} = h_l + φ(LN(W_l h_l + b_l)). The identity path is never normalised: the gradient "
+                         "keeps its direct route, while the stream still grows with depth." if residual else
+                         "h_{l+1} = φ(LN(W_l h_l + b_l)), where batch norm would sit."))
+        else:
+            st.markdown("**Post-norm** (chosen): LN on the layer's output — " +
+                        ("h_{l+1} = LN(h_l + φ(W_l h_l + b_l)), as in the original Transformer. The stream's size is "
+                         "fixed, but the identity path passes through LN at every layer, so the gradient is "
+                         "rescaled by each layer's normalisation on its way back (Xiong et al. 2020: post-norm "
+                         "Transformers need a learning-rate warm-up, pre-norm ones do not)." if residual else
+                         "h_{l+1} = LN(φ(W_l h_l + b_l)), after the activation: the next layer sees a standardised "
+                         "input."))
+
+
+def architecture_panel(run: Run) -> None:
+    """For a residual or layer-normalised run: how the stream's size and the back-propagated signal change with
+    depth, measured on this run (the numbers behind `architecture_explainer`)."""
+    from core.training.inspect_run import stream_rms, subscript
+
+    config = run.config
+    if not (config.residual or config.layernorm != "off"):
+        return
+    rms = stream_rms(run.model, run.x)
+    h = run.history.arrays()
+    L = len(rms)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("RMS of h₁ (now)", _g(rms[0]))
+    c2.metric(f"RMS of h{subscript(L)} (now)", _g(rms[-1]))
+    gain = h["grad_h"][0, 0] / h["grad_h"][0, -1] if len(h["loss"]) and L >= 2 else math.nan
+    c3.metric(f"‖∂L/∂h₁‖ / ‖∂L/∂h{subscript(L)}‖ at step 1", _g(gain) if len(h["loss"]) else "no step yet")
+    growth = rms[-1] / rms[0] if rms[0] > 0 else math.inf
+    st.caption(f"Over {L} hidden layers the hidden output's size changes by a factor of {_g(growth)} at the current "
+               "weights, on all the training samples. "
+               + _stream_note(config.residual, config.layernorm))
+
+
+def _stream_note(residual: bool, layernorm: str) -> str:
+    if layernorm == "post":
+        return "Post-norm standardises every h_l, so the stream cannot grow."
+    if layernorm == "pre":
+        return ("Pre-norm standardises each z_l, but the residual stream h_l = h_{l−1} + φ(z_l) still grows: every "
+                "layer adds a standard-sized φ(z_l)." if residual else "Pre-norm standardises each z_l before the activation.")
+    return ("Without normalisation a residual stream is a running sum h_L = P x + Σ φ(z_l): its size grows with depth, "
+            "and large weights make each φ(z_l) large — that is where a residual network still explodes.")

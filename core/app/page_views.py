@@ -39,7 +39,8 @@ CHAIN = ViewSchema((
 
 _D = cfg.TrainConfig()
 LAB = ViewSchema((
-    Field("lab_depth", "int", _D.depth, 1, 50), Field("lab_width", "int", _D.width, 1, 256),
+    Field("lab_depth", "int", _D.depth, 1, cfg.MAX_RESIDUAL_DEPTH), Field("lab_width", "int", _D.width, 1, 256),
+    Field("lab_residual", "bool", _D.residual), Field("lab_layernorm", "choice", _D.layernorm, choices=cfg.LAYERNORMS),
     Field("lab_activation", "choice", _D.activation, choices=cfg.ACTIVATIONS),
     Field("lab_init", "choice", _D.init, choices=cfg.INITS),
     Field("lab_init_scale", "text_float", f"{_D.init_scale:g}", *cfg.LIMITS["init_scale"]),
@@ -102,6 +103,7 @@ EDGE = ViewSchema((
     Field("edge_steps", "int", 200, 10, 2000),
     Field("edge_act", "choice", "tanh", choices=("tanh", "relu", "sigmoid", "leaky_relu", "linear")),
     Field("edge_sw", "float", 1.0, 0.1, 4.0), Field("edge_sb", "float", 0.0, 0.0, 2.0),
+    Field("edge_res_scale", "choice", "sqrt_depth", choices=("sqrt_depth", "one")),
     Field("edge_w", "float", 5.0, 1.0, 8.0),
     Field("edge_w0", "float", 5.0, 1.0, 8.0), Field("edge_b0", "float", -3.1, -5.0, 1.0),
     Field("edge_lr", "float", 0.05, options=EDGE_LRS), Field("edge_tau", "float", 1.0, 0.01, 100.0),

@@ -148,3 +148,29 @@ def cliff_surface_chart(w: np.ndarray, b: np.ndarray, surface: np.ndarray, paths
             tooltip=["path:N", "k:Q", alt.Tooltip("w:Q", format=".3f"), alt.Tooltip("b:Q", format=".3f"),
                      alt.Tooltip("loss:Q", format=".4g")]))
     return alt.layer(*layers).properties(height=440, title="log₁₀ loss over (w, b), and gradient descent from one start")
+
+
+def residual_gain_chart(gains) -> alt.LayerChart:
+    """log₁₀ of the gain ‖∂L/∂h_1‖ / ‖∂L/∂h_L‖ against the depth L, with and without the identity path (the same
+    weights), the mean-field prediction (√χ)^(L−1) for the plain net, and the χ = 1 line (gain 1 at every depth).
+    A gain that is not a positive finite float64 has no logarithm and is left out (the caller says so)."""
+    series = [("plain net (measured)", gains.plain), ("residual net (measured)", gains.residual),
+              ("plain net, mean field (√χ)^(L−1)", gains.predicted_plain)]
+    frames = [pd.DataFrame({"depth": gains.depths, "log10gain": _log10(values), "gain": values, "series": name})
+              for name, values in series]
+    df = pd.concat(frames, ignore_index=True)
+    df = df[np.isfinite(df.log10gain) & (df.gain > 0)]
+    names = [name for name, _ in series]
+    colors = [OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[5]]  # plain blue, residual vermillion, theory sky blue
+    lines = alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("depth:Q", title="depth L (hidden layers)", axis=alt.Axis(format="d", tickMinStep=1)),
+        y=alt.Y("log10gain:Q", title="log₁₀ ‖∂L/∂h₁‖ / ‖∂L/∂h_L‖"),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(domain=names, range=colors),
+                        legend=alt.Legend(orient="bottom", columns=1)),
+        strokeDash=alt.condition(alt.datum.series == names[2], alt.value([6, 4]), alt.value([1, 0])),
+        tooltip=[alt.Tooltip("series:N"), alt.Tooltip("depth:Q", title="L"), alt.Tooltip("gain:Q", format=".4g")])
+    edge = alt.Chart(pd.DataFrame({"y": [0.0], "label": ["χ = 1: gain 1 at every depth"]}))
+    rule = edge.mark_rule(color="black", strokeWidth=2).encode(y="y:Q")
+    text = edge.mark_text(align="left", dx=4, dy=-8, fontSize=12).encode(y="y:Q", x=alt.value(4), text="label:N")
+    return alt.layer(lines, rule, text).properties(
+        height=360, title=f"Gain back to layer 1 ({gains.activation}, σ_w = {gains.sigma_w:g}, σ_b = {gains.sigma_b:g})")

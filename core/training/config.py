@@ -16,6 +16,9 @@ DATASETS = ("regression", "spirals", "moons", "csv")
 LOSSES = ("auto", "mse", "cross_entropy")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = ("float32", "float64")
+LAYERNORMS = ("off", "pre", "post")  # nn.LayerNorm on z_l before the activation, or on the layer's output h_l
+LAYERNORM_LABELS = {"off": "off", "pre": "pre-norm: LN(z) before the activation",
+                    "post": "post-norm: LN of the layer's output"}
 
 INIT_LABELS = {
     "constant": "constant (every weight = value)",
@@ -41,6 +44,7 @@ LIMITS = {
     "clip_norm": (0.0, 1e12), "clip_value": (0.0, 1e12), "l1": (0.0, 10.0), "l2": (0.0, 10.0),
     "weight_decay": (0.0, 10.0),
 }
+MAX_RESIDUAL_DEPTH = 100  # with residual connections the depth limit is this instead of LIMITS["depth"]
 MAX_STEPS = 10_000  # per run; the history is preallocated in chunks up to this
 
 
@@ -76,24 +80,39 @@ class TrainConfig:
     batchnorm: bool = False  # BatchNorm1d after every hidden Linear, before the activation
     weightnorm: bool = False  # W = g·v/‖v‖ per output unit (nn.utils.parametrizations.weight_norm)
     normalize_inputs: bool = False  # standardise every input column (after the input scale)
+    # Architecture (off by default: existing configs, links and numbers are unchanged)
+    residual: bool = False  # h_{l+1} = h_l + φ(W_l h_l + b_l); a projection P x where the input width differs
+    layernorm: str = "off"  # nn.LayerNorm: "pre" on z_l before the activation, "post" on the layer's output
+
+    def max_depth(self) -> int:
+        """50 hidden layers, or 100 with residual connections."""
+        return MAX_RESIDUAL_DEPTH if self.residual else LIMITS["depth"][1]
 
     def validated(self) -> TrainConfig:
         """Return self if every value is acceptable, else raise ConfigError naming the first bad one."""
         choices = {"activation": ACTIVATIONS, "init": INITS, "dataset": DATASETS, "loss": LOSSES,
-                   "optimizer": OPTIMIZERS, "dtype": DTYPES}
+                   "optimizer": OPTIMIZERS, "dtype": DTYPES, "layernorm": LAYERNORMS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r}).")
+        for name in ("batchnorm", "weightnorm", "normalize_inputs", "residual"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false (got {getattr(self, name)!r}).")
         for name, (lo, hi) in LIMITS.items():
             value = getattr(self, name)
+            if name == "depth":
+                hi = self.max_depth()
             is_int = name in ("depth", "width", "n_samples", "batch_size", "seed")
             if isinstance(value, bool) or not isinstance(value, int if is_int else (int, float)):
                 raise ConfigError(f"{name} must be a {'whole ' if is_int else ''}number (got {value!r}).")
             if not math.isfinite(value) or not lo <= value <= hi:
-                raise ConfigError(f"{name} = {value:g} is outside the allowed range {lo:g} … {hi:g}.")
-        for name in ("batchnorm", "weightnorm", "normalize_inputs"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be true or false (got {getattr(self, name)!r}).")
+                more = (f" ({MAX_RESIDUAL_DEPTH} with residual connections)"
+                        if name == "depth" and not self.residual and value <= MAX_RESIDUAL_DEPTH else "")
+                raise ConfigError(f"{name} = {value:g} is outside the allowed range {lo:g} … {hi:g}{more}.")
+        if self.layernorm != "off" and self.batchnorm:
+            raise ConfigError("Choose batch normalisation or layer normalisation, not both.")
+        if self.layernorm != "off" and self.width < 2:
+            raise ConfigError("Layer normalisation needs at least 2 units per layer (one unit normalises to 0).")
         if self.batchnorm and self.batch_size < 2:
             raise ConfigError("Batch normalisation needs batches of at least 2 samples.")
         if self.batch_size > self.n_samples and self.dataset != "csv":

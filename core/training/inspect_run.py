@@ -105,6 +105,13 @@ def path_chain(model, x: torch.Tensor, y: torch.Tensor, loss_name: str, path: tu
     if getattr(model, "norms", None) is not None:
         raise ValueError("with batch normalisation a unit's factor depends on the whole batch, not on one sample's "
                          "path: the path chain is shown for networks without batch norm")
+    if getattr(model, "residual", False):
+        raise ValueError("with residual connections every layer also passes its input straight on, so the gradient "
+                         "is a sum over paths that skip any subset of layers (∂h_{l+1}/∂h_l = I + diag(φ'(z_l))·W_l); "
+                         "the single-path chain is shown for plain networks")
+    if getattr(model, "layer_norms", None) is not None:
+        raise ValueError("with layer normalisation a unit's factor depends on every unit of its layer (the layer's "
+                         "mean and spread), not on one path: the path chain is shown for networks without it")
     layers = list(model.layers)
     n_hidden = len(layers) - 1
     if len(path) != n_hidden + 2:
@@ -145,3 +152,14 @@ def path_chain(model, x: torch.Tensor, y: torch.Tensor, loss_name: str, path: tu
         acc *= f.value
         running.append(acc)
     return PathChain(tuple(path), tuple(factors), tuple(running), sample)
+
+
+def stream_rms(model, x: torch.Tensor) -> np.ndarray:
+    """Root-mean-square size of each hidden output h_l over the samples x, at the current weights (float64).
+
+    In a residual network without normalisation h_l is a running sum, h_L = P x + Σ_l φ(z_l), so its size grows
+    with depth; batch or layer norm, or a bounded plain layer, keep it in place."""
+    with torch.no_grad():
+        _, hidden = model(x)
+        return np.array([float(torch.linalg.vector_norm(h, dtype=torch.float64)) / math.sqrt(max(h.numel(), 1))
+                         for h in hidden])

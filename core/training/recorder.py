@@ -212,11 +212,12 @@ class Recorder:
         np.concatenate(self.w_flat, out=self.snap[0])
 
     def add(self, loss_value: float, tracked: tuple[float, float, float], w_grads, h_grads, hidden, out, loss,
-            other_grads=(), norm_before_clipping: float = math.nan) -> None:
+            other_grads=(), norm_before_clipping: float = math.nan, units=None) -> None:
         """Store one step (after the optimiser's update); flush at once if the loss stopped being finite.
 
         The gradients are those the optimiser used (after any clipping); `norm_before_clipping` is the global
-        norm before it, or NaN when nothing was clipped."""
+        norm before it, or NaN when nothing was clipped. `units`: the activations φ(z_l) whose saturation or
+        death is counted, when they are not the hidden outputs h_l themselves (residual connections, post-norm)."""
         k = self.pending
         torch._foreach_copy_(self._grad_rows[k], w_grads)
         if self.n_other:
@@ -224,7 +225,7 @@ class Recorder:
         np.concatenate(self.w_flat, out=self.snap[k + 1])
         self.small[k] = (loss_value, *tracked, norm_before_clipping)
         if self.n_hidden:
-            self._hidden_step(k, h_grads, hidden)
+            self._hidden_step(k, h_grads, hidden if units is None else units)
         self.last_tensors = (w_grads, h_grads, hidden, out, loss)
         self.pending += 1
         # A non-finite weight or gradient reaches the loss at the latest one step later; the flush then

@@ -1,7 +1,7 @@
 """The notes' remedies for exploding gradients, each as a change to a training config, with its formula.
 
 Every remedy uses torch's own machinery (clip_grad_norm_, clip_grad_value_, weight_decay, BatchNorm1d,
-parametrizations.weight_norm, torch.nn.init). `compare` trains a baseline and its variants on identical
+LayerNorm, parametrizations.weight_norm, torch.nn.init). `compare` trains a baseline and its variants on identical
 data with the same seed — hence the same initial weights wherever the architecture allows — and
 `rank_single_remedies` tries every remedy alone against a baseline and ranks them with their evidence,
 including the ones that do not help.
@@ -122,6 +122,32 @@ REMEDIES: dict[str, Remedy] = {r.key: r for r in (
            "which undoes a wrong weight scale layer by layer. It is not a cure-all: at initialisation, deep "
            "batch-normalised nets can themselves have exploding gradients (Yang et al. 2019).",
            lambda c, _: replace(c, batchnorm=True, batch_size=max(c.batch_size, 2))),
+    Remedy("layernorm_pre", "Layer normalisation (pre-norm)",
+           r"\hat z = \gamma\,\frac{z - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta,\quad"
+           r"\mu, \sigma^2 \text{ over the units of one sample}",
+           "Every hidden pre-activation z_l is standardised across the units of each sample, before the activation "
+           "(nn.LayerNorm). Unlike batch norm it needs no batch and acts the same in training and evaluation. "
+           "Multiplying W_l by c leaves LN(W_l h) unchanged and divides its Jacobian by c, so a wrong weight scale "
+           "cannot compound from layer to layer.",
+           lambda c, _: replace(c, layernorm="pre")),
+    Remedy("layernorm_post", "Layer normalisation (post-norm)",
+           r"h_{l+1} = \operatorname{LN}\big(\varphi(z_l)\big)\ \text{ or, with residuals, }\ "
+           r"\operatorname{LN}\big(h_l + \varphi(z_l)\big)",
+           "nn.LayerNorm on each layer's output instead of its pre-activation: with residual connections it "
+           "normalises the residual stream itself, as the original Transformer did. That fixes the stream's size, "
+           "but the identity path then passes through a normalisation at every layer; Xiong et al. (2020) show "
+           "that post-norm Transformers have large gradients near the output at initialisation and need a "
+           "learning-rate warm-up, while pre-norm ones do not.",
+           lambda c, _: replace(c, layernorm="post")),
+    Remedy("residual", "Residual connections",
+           r"h_{l+1} = h_l + \varphi(W_l h_l + b_l),\quad "
+           r"\frac{\partial h_{l+1}}{\partial h_l} = I + \operatorname{diag}(\varphi'(z_l))\,W_l",
+           "Each layer adds its input back (He et al. 2016; a trained projection where the widths differ), so "
+           "the gradient reaches every layer along the identity path and the product no longer needs every factor "
+           "near 1: small weights stop the vanishing. Large weights are not cured: I + diag(φ')W is then no "
+           "smaller than diag(φ')W, and without normalisation the stream h_l grows with depth; ResNets pair "
+           "residuals with batch norm, Transformers with layer norm.",
+           lambda c, _: replace(c, residual=True)),
     Remedy("weightnorm", "Weight normalisation",
            r"w = g\,\frac{v}{\lVert v\rVert}",
            "Each unit's weight vector is split into a length g and a direction v "

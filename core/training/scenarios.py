@@ -55,6 +55,26 @@ SCENARIOS: dict[str, Scenario] = {s.key: s for s in (
         story="σ'(z) ≤ ¼, and with PyTorch's default weights (|w| ≤ 1/√32) each layer multiplies the "
               "back-propagated signal by far less than 1: after 20 layers almost nothing reaches the input."),
     Scenario(
+        "deep_plain", "A 50-layer tanh net, plain (compare: with residual connections)", "50 layers, plain",
+        TrainConfig(depth=50, width=32, activation="tanh", init="default", dataset="spirals", n_samples=256,
+                    batch_size=64, lr=0.01, optimizer="sgd"),
+        steps=100, expect="vanishing",
+        story="50 tanh layers with PyTorch's default weights, Var(w) = 1/(3·32): mean-field theory predicts that each "
+              "layer multiplies the back-propagated signal by about √(32·1/96) = 1/√3, so after 49 layers almost "
+              "nothing reaches layer 1 and the loss stays at the no-learning level. The next scenario is the very "
+              "same network, the same initial W_l, with residual connections."),
+    Scenario(
+        "deep_residual", "The same 50-layer tanh net with residual connections", "50 layers + residual",
+        TrainConfig(depth=50, width=32, activation="tanh", init="default", dataset="spirals", n_samples=256,
+                    batch_size=64, lr=0.01, optimizer="sgd", residual=True),
+        steps=100, expect="healthy",
+        story="The same 50 layers and the same initial W_l, now with h_{l+1} = h_l + tanh(W_l h_l + b_l) (a trained "
+              "projection carries the 2 inputs into the 32-unit stream). The layer's Jacobian becomes "
+              "I + diag(tanh'(z_l))·W_l: the identity carries the gradient back to layer 1 although every W_l is "
+              "small, and the loss goes down. Compare ‖∂L/∂h_l‖ with the plain net's. Residuals are no cure for "
+              "large weights: switch to ReLU with He initialisation and the stream's variance doubles at every "
+              "layer, and the gradient explodes."),
+    Scenario(
         "he_relu", "Healthy: He-initialised ReLU net", "Healthy He-ReLU",
         TrainConfig(depth=6, width=32, activation="relu", init="he_normal", dataset="spirals", n_samples=256,
                     batch_size=64, lr=0.05, optimizer="sgd"),

@@ -263,12 +263,13 @@ class Run:
     def _gradients(self, xb: torch.Tensor, yb: torch.Tensor):
         """Forward and one backward pass: ∂L/∂θ for every parameter, ∂L/∂W_l and ∂L/∂h_l.
 
-        Returns (out, hidden, data loss, loss that was differentiated, parameter grads, W grads, h grads)."""
+        Returns (out, hidden, data loss, loss that was differentiated, parameter grads, W grads, h grads, units);
+        the units φ(z_l) differ from the hidden outputs h_l with residual connections or post-norm."""
         n_params = len(self.params)
         if self._weightnorm:
             with parametrize.cached():  # W_l computed once from g and v, and the very tensor the forward uses
                 weights = [layer.weight for layer in self.model.layers]
-                out, hidden = self.model(xb)
+                out, hidden, units = self.model.trace(xb)
                 data_loss = self._loss(out, yb)
                 penalty = self._penalty(weights)
                 loss = data_loss if penalty is None else data_loss + penalty
@@ -276,14 +277,14 @@ class Run:
             w_grads = grads[n_params: n_params + self.n_layers]
             h_grads = grads[n_params + self.n_layers:]
         else:
-            out, hidden = self.model(xb)
+            out, hidden, units = self.model.trace(xb)
             data_loss = self._loss(out, yb)
             penalty = self._penalty(self.weights)
             loss = data_loss if penalty is None else data_loss + penalty
             grads = torch.autograd.grad(loss, self.params + hidden)  # ∂L/∂θ and ∂L/∂h_l in one backward pass
             w_grads = [grads[i] for i in self._weight_idx]
             h_grads = grads[n_params:]
-        return out, hidden, data_loss, loss, grads[:n_params], w_grads, h_grads
+        return out, hidden, data_loss, loss, grads[:n_params], w_grads, h_grads, units
 
     def step(self) -> StepInfo:
         """One real update, recorded. A run that already hit Inf/NaN does not step again."""
@@ -292,7 +293,7 @@ class Run:
         if self.steps_done >= MAX_STEPS:
             raise ConfigError(f"A run records at most {MAX_STEPS:,} steps; press Reset to start again.")
         xb, yb = self._next_batch()
-        out, hidden, data_loss, loss, p_grads, w_grads, h_grads = self._gradients(xb, yb)
+        out, hidden, data_loss, loss, p_grads, w_grads, h_grads, units = self._gradients(xb, yb)
         for p, g in zip(self.params, p_grads, strict=True):
             p.grad = g
         before = clip_gradients(self.params, self.config.clip_norm, self.config.clip_value)
@@ -304,7 +305,7 @@ class Run:
         tracked = (w_old, float(w_grads[layer].numpy()[row, col]), float(tracked_weight[row, col]))
         loss_value = data_loss.item()  # recorded without the regularisation penalty, comparable across runs
         self.recorder.add(loss_value, tracked, w_grads, h_grads, hidden, out, loss,
-                          [p_grads[i] for i in self._others], before)
+                          [p_grads[i] for i in self._others], before, units=units)
         return StepInfo(self.steps_done, loss_value, self.recorder.nonfinite)
 
     @property
