@@ -207,7 +207,7 @@ def status_line(run: Run) -> None:
         st.info("No steps yet: press **Step** (or the → key), **Run**, or **Play**.", icon=":material/play_arrow:")
         return
     nf = run.nonfinite
-    cols = st.columns(5 if nf is not None else 4)
+    cols = st.container(key=KEY + "status").columns(5 if nf is not None else 4)
     cols[0].metric("Steps", f"{n:,}")
     cols[1].metric("Loss", _g(h["loss"][-1]), delta=_delta(h["loss"]), delta_color="inverse")
     cols[2].metric("‖∂L/∂W‖ (all layers)", _g(h["grad_norm"][-1]))
@@ -336,6 +336,13 @@ def path_panel(run: Run) -> None:
 # ---------------------------------------------------------------- the page: scenarios, settings, the instrument
 
 SCENARIO_PICK = KEY + "scenario_pick"
+# On the projector (21 px type) the scenarios keep to one row and the numbers give the charts room.
+LECTURE_LAB_CSS = """<style>
+.st-key-lab_scenario_pick button { padding: 0.1rem 0.55rem; min-height: 1.9rem; }
+.st-key-lab_scenario_pick button p { font-size: 0.72rem; }
+.st-key-lab_status [data-testid="stMetricValue"] { font-size: 1.5rem; }
+.st-key-lab_status [data-testid="stMetricLabel"] p { font-size: 0.8rem; }
+</style>"""
 TICK_SECONDS = 0.1  # Play redraws this often
 TICK_WORK = 0.04  # … after training for at most this long (at least one step)
 HEAT_NORMS = {"grad_w": "‖∂L/∂W_l‖", "grad_h": "‖∂L/∂h_l‖"}
@@ -360,6 +367,8 @@ def scenario_picker() -> None:
                                    and not st.session_state.get(KEY + "pending_steps")):
         active = None
     st.session_state[SCENARIO_PICK] = active
+    if ui.lecture():
+        st.html(LECTURE_LAB_CSS)
     st.pills("Scenarios (one click sets everything and trains a few steps)", list(SCENARIOS), key=SCENARIO_PICK,
              format_func=lambda k: SCENARIOS[k].label, on_change=_pick_scenario, width="stretch",
              label_visibility="collapsed", help="One click sets everything and trains a few steps.")
@@ -503,7 +512,7 @@ def _scrubber(run: Run) -> None:
 
 
 def _chart_height() -> int:
-    return 220 if ui.lecture() else 240
+    return 230 if ui.lecture() else 240
 
 
 def _main_row(run: Run, step: int) -> None:
