@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from core.chaos.butterfly import butterfly, lyapunov_fit
-from core.chaos.cliff import (B0_DEFAULT, LR_DEFAULT, bistable_band, descend, extent, final_state, loss, sigmoid,
-                              wall_position)
+from core.chaos.cliff import B0_DEFAULT, LR_DEFAULT, bistable_band, descend, extent, final_state, loss, sigmoid, wall_position
 from core.chaos.mean_field import chi, dphi, fixed_point_q, measured_factor, phase_diagram, phi, sigma_w_of
 from core.training.config import ConfigError, TrainConfig
 from core.training.scenarios import SCENARIOS

