@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from core.charts.training import BAD, OKABE_ITO, _log10, _status, _top, shown_steps
+from core.numbers import sig
 from core.training.remedies import VERDICT_ORDER, fmt_g, loss_text, relative_loss
 
 
@@ -29,13 +30,14 @@ def _series(outcomes, field: str) -> pd.DataFrame:
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["variant", "step", "value"])
     df["log10"] = _log10(df["value"].to_numpy(dtype=float))
     df["status"] = _status(df["value"].to_numpy(dtype=float))
+    df["shown"] = [sig(v, 4) for v in df["value"].to_numpy(dtype=float)]  # tooltips in the app's number format
     return df
 
 
 def _lines(df: pd.DataFrame, labels: list[str], title: str, y_title: str, dash: str | None = None) -> list:
     top = _top(df["log10"].to_numpy())
     enc = dict(x=alt.X("step:Q", title="step"), y=alt.Y("log10:Q", title=y_title, scale=alt.Scale(zero=False)),
-               color=_variant_colour(labels), tooltip=["variant:N", "step:Q", alt.Tooltip("value:Q", format=".4g")])
+               color=_variant_colour(labels), tooltip=["variant:N", "step:Q", alt.Tooltip("shown:N", title="value")])
     if dash:
         enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=None, legend=alt.Legend(orient="right", labelLimit=260))
         enc["detail"] = "variant:N"
@@ -73,12 +75,13 @@ def flow_overlay(outcomes, field: str = "grad_h") -> alt.LayerChart:
     df = pd.DataFrame(rows if rows else {"variant": [], "layer": [], "value": []})
     df["log10"] = _log10(df["value"].to_numpy(dtype=float))
     df["status"] = _status(df["value"].to_numpy(dtype=float))
+    df["shown"] = [sig(v, 4) for v in df["value"].to_numpy(dtype=float)]
     top = _top(df["log10"].to_numpy())
     name = "‖∂L/∂h_l‖ (back-propagated signal)" if field == "grad_h" else "‖∂L/∂W_l‖ (weight gradient)"
     line = alt.Chart(df[df.status == "finite"]).mark_line(point=True).encode(
         x=alt.X("layer:Q", title="layer (1 = next to the input)", axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("log10:Q", title=f"log₁₀ {name}", scale=alt.Scale(zero=False)), color=_variant_colour(labels),
-        tooltip=["variant:N", "layer:Q", alt.Tooltip("value:Q", format=".4~g")])
+        tooltip=["variant:N", "layer:Q", alt.Tooltip("shown:N", title="value")])
     bad = alt.Chart(df[df.status != "finite"].assign(top=top)).mark_point(
         shape="triangle-down", size=150, filled=True, color=BAD).encode(x="layer:Q", y="top:Q",
                                                                         tooltip=["variant:N", "layer:Q", "status:N"])
