@@ -139,4 +139,4 @@ def test_no_verdict_contradicts_its_own_evidence(config, steps):
     outcome = Outcome("variant", (), run, d)
     if classify(outcome, outcome) == CURES:
         assert d.verdict == "healthy" and end < TRAINED * baseline.value and run.nonfinite is None
-    assert f"step {d.step}" in d.headline or f"{d.step} steps" in d.headline or f"step {d.gain_step}" in d.headline
+    assert f"step {d.step}" in d.headline or f"{d.step} step" in d.headline or f"step {d.gain_step}" in d.headline

@@ -475,6 +475,8 @@ def _cause_and_remedy(run: Run, d) -> None:
     remedy = next((k for k in cause.remedies if REMEDIES[k].applies_to(run.config)), None)
     tail = f" Try **{REMEDIES[remedy].title}**." if remedy else ""
     st.markdown(f"**Likely cause — {cause.setting}.** {cause.text}{tail}")
-    query = {"rem_baseline": "lab"} | ({"rem_v0": remedy} if remedy else {})
+    if remedy is None:
+        return
+    query = {"rem_baseline": "lab", "rem_v0": remedy}
     st.page_link("pages/3_Remedies.py", label="Compare remedies on this very network", icon=":material/healing:",
                  query_params=query | ({"lecture": "1"} if ui.lecture() else {}))

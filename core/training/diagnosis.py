@@ -28,6 +28,8 @@ PERSISTENT = 0.9  # fraction of steps above the threshold that counts as "persis
 SATURATED = 0.5  # half the units saturated or dead
 TRAINED = 0.9  # "clearly below the baseline": the final loss under 90 % of the best constant prediction's
 RISING = 1.1  # the final loss 10 % above the run's own best (smoothed over the same window)
+FEW_STEPS = 50  # before this many steps a loss at chance is "not yet", not a verdict on a setting
+SMALL_UPDATE = 1e-4  # ‖ΔW‖/‖W‖ ten times below the usual 10⁻³: the learning rate is what holds training back
 VERDICTS = ("exploding", "diverging", "vanishing", "not learning", "healthy", "not enough steps")
 
 
@@ -283,7 +285,8 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
                        f"{_g(best)}) although neither the gradients nor the steps look extreme: try a smaller "
                        "learning rate.")
     if poor:
-        return verdict("not learning", f"Not learning (yet): after {steps} steps the loss {_g(end)} is no better "
+        return verdict("not learning", f"Not learning (yet): after {steps} step{'s' if steps > 1 else ''} the "
+                       f"loss {_g(end)} is no better "
                        f"than a constant guess ({baseline.how if baseline else '—'}), although the gradients "
                        f"look ordinary; each step changes the weights by {_g(med_ratio)} times their size.")
     return verdict("healthy", f"Healthy at step {steps}: gradients of a similar size in every layer and a loss "
@@ -369,6 +372,16 @@ def likely_cause(config, diagnosis: Diagnosis) -> Cause | None:
                          (*scale_fix, "batchnorm"))
         return Cause("depth", f"Depth: {config.depth} layers, each a factor below 1.", ("fewer_layers", "batchnorm"))
     if verdict == "not learning":
-        return Cause("learning rate", f"Learning rate {_g(config.lr)} with {config.optimizer}: the weights barely "
-                     "move. Train longer or raise the learning rate; nothing here is exploding.", ())
+        if diagnosis.step < FEW_STEPS:
+            return Cause("training time", f"Only {diagnosis.step} step{'s' if diagnosis.step > 1 else ''} so far: "
+                         "nothing is exploding or vanishing, the network simply has not learnt yet. Train longer "
+                         "before judging.", ())
+        if diagnosis.update_ratio < SMALL_UPDATE:
+            return Cause("learning rate", f"Learning rate {_g(config.lr)} with {config.optimizer}: each step changes "
+                         f"the weights by only {_g(diagnosis.update_ratio)} times their size (about 10⁻³ is "
+                         "typical). Raise the learning rate or train longer; nothing here is exploding.", ())
+        return Cause("capacity or data", f"After {diagnosis.step} steps of ordinary size "
+                     f"({_g(diagnosis.update_ratio)} times the weights) the loss is still at the level of a constant "
+                     "guess: the network may be too small for this task, or the inputs carry little signal. Nothing "
+                     "here is exploding.", ())
     return None
