@@ -285,3 +285,28 @@ def as_float64(value: object) -> float:
 def is_approximate(value: object) -> bool:
     """True for floating values (SymPy Float, Python float) whose digits are rounded."""
     return hasattr(value, "_mpf_") or isinstance(value, float)
+
+
+def sig(value: float, digits: int = 3, plain_range: tuple[int, int] = (-4, 7)) -> str:
+    """A measured (float) number for a person to read: `digits` significant digits, thousands separators,
+    `× 10ⁿ` outside `plain_range` of powers of ten, ∞ and NaN as symbols — never `1e-08` or `4.92e+15`.
+
+    The one human format for measured values (diagnosis, captions, tables, stories); exports keep machine formats.
+    """
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else MINUS + "∞"
+    return fmt(float(f"{value:.{digits}g}"), plain_range=plain_range).removeprefix("≈ ")
+
+
+def times_ten(exponent: float, digits: int = 2) -> str:
+    """10^x for a real x given as its exponent (e.g. a log10 of a number far beyond float64), as `d.d × 10ⁿ`."""
+    if not math.isfinite(exponent):
+        return "0" if exponent < 0 else "∞"
+    n = math.floor(exponent)
+    mantissa = 10 ** (exponent - n)
+    if round(mantissa, digits - 1) >= 10:
+        mantissa, n = mantissa / 10, n + 1
+    return f"{mantissa:.{digits - 1}f} × 10{str(n).translate(_SUPERSCRIPT)}".replace("-", MINUS)

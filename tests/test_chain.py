@@ -153,3 +153,83 @@ def test_no_text_is_ever_parsed_as_sympy():
     assert ch.settle(sp.Rational(3, 4)) == sp.Rational(3, 4)
     assert not Update("1", sp.Rational(1, 100), sp.Integer(5)).exact
     assert Update(sp.Integer(500), sp.Rational(1, 100), sp.Integer(93_750_000)).exact
+
+
+# ---------------------------------------------------------------- exactness at any z, against mpmath
+
+Z_VALUES = [Fraction(s * m) for s in (1, -1) for m in (Fraction(1, 1000), 1, 19, 58, 100, 500, 10**4, 10**6)]
+
+
+def _mp_derivative(activation: str, z: Fraction):
+    """φ'(z) by an independent route: mpmath at 80 digits, from cosh and exp."""
+    import mpmath
+
+    with mpmath.workdps(80):
+        zz = mpmath.mpf(z.numerator) / z.denominator
+        if activation == "tanh":
+            return 1 / mpmath.cosh(zz) ** 2
+        if activation == "sigmoid":
+            return mpmath.exp(-zz) / (1 + mpmath.exp(-zz)) ** 2
+        if activation == "relu":
+            return mpmath.mpf(1 if zz > 0 else 0)
+        return mpmath.mpf(1)
+
+
+@pytest.mark.parametrize("activation", ch.ACTIVATIONS)
+@pytest.mark.parametrize("z", Z_VALUES, ids=str)
+def test_every_factor_agrees_with_mpmath_at_any_z(activation, z):
+    """Neuron 2 sits at z (w₂ = 3, input o₁ from neuron 1, bias chosen so that z₂₁ = z): its factor φ'(z)·w₂ and
+    φ'(z) itself match mpmath to the 12 digits shown, and are never 0 when the true value is not."""
+    import mpmath
+
+    first = ch.forward(ch.Network(activation, (Fraction(1),), (Fraction(0),), Fraction(1, 2), Fraction(0)))[0]
+    o1 = to_fraction(first.o) if first.o.is_Rational else None
+    net = ch.Network(activation, (Fraction(1), Fraction(3)), (Fraction(0), Fraction(0)), Fraction(1, 2), Fraction(0))
+    if o1 is None:  # σ(1/2), tanh(1/2) are irrational: put the unit at z through the input of a one-neuron chain
+        net = ch.Network(activation, (Fraction(1),), (z - Fraction(1, 2),), Fraction(1, 2), Fraction(0))
+        layer = ch.forward(net)[0]
+        factor = ch.network_chain(net).factors[-1].value  # ∂o₁₁/∂w¹₁₁ = φ'(z)·x
+        expected_factor = _mp_derivative(activation, z) / 2
+    else:
+        net = ch.Network(activation, (Fraction(1), Fraction(3)), (Fraction(0), z - 3 * o1), Fraction(1, 2),
+                         Fraction(0))
+        layer = ch.forward(net)[1]
+        factor = ch.network_chain(net).factors[1].value  # ∂o₂₁/∂o₁₁ = φ'(z)·3
+        expected_factor = 3 * _mp_derivative(activation, z)
+    assert layer.z == z
+    expected = _mp_derivative(activation, z)
+    for got, want in ((layer.dphi, expected), (factor, expected_factor)):
+        if want == 0:
+            assert got == 0
+            continue
+        assert got != 0, f"φ'({z}) shown as 0, true value {mpmath.nstr(want, 5)}"
+        shown = fmt(sp.Float(mpmath.nstr(want, 40, min_fixed=1, max_fixed=0), 40)).removeprefix("≈ ")
+        assert fmt(got).removeprefix("≈ ") == shown, (fmt(got), want)
+
+
+def test_tanh_weights_100_the_issue_example():
+    """/Chain_rule?mode=From weights&act=tanh&weights=100&x=1: the gradient is ≈ 1.7 × 10⁻²⁵⁵, not 0, and float64
+    autograd (which computes 1 − tanh² = 0) is reported as losing it, never as agreeing."""
+    net = ch.Network("tanh", (Fraction(100),) * 3, (Fraction(0),) * 3, Fraction(1), Fraction(0))
+    c = ch.network_chain(net)
+    assert fmt(c.gradient).startswith("≈ 1.69625379392 × 10⁻²⁵⁵")
+    assert "does not move at all" not in c.update.verdict()
+    check = check_against_autograd(net)
+    assert check.torch_value == 0.0 and check.status == "float64 loses this"
+    assert "agree" not in check.message and "float64 loses this gradient" in check.message
+    sech2_500 = ch.forward(ch.Network("tanh", (Fraction(500),), (Fraction(0),), Fraction(1), Fraction(0)))[0].dphi
+    assert fmt(sech2_500) == "≈ 2.03038355902 × 10⁻⁴³⁴"
+
+
+def test_a_rounded_result_is_never_written_with_an_equals_sign():
+    c = ch.given_chain((Fraction(-3) * 10**100, Fraction(5) * 10**105, Fraction(625) * 10**100, 1), 500,
+                       Fraction(1, 100))
+    lines = c.update.latex_lines()
+    assert fmt(c.update.w_new).startswith("≈")
+    assert lines[-1].startswith(r"\approx") and " = " not in c.update.equation_text()
+
+
+def test_overshoot_away_from_zero_is_called_growth_not_a_jump_past_zero():
+    c = ch.given_chain((150, 100, 125, -3), 500, Fraction(1, 100))  # the step −56,250 points away from zero
+    verdict = c.update.verdict()
+    assert "past zero" not in verdict and "grows from 500 to 56,750" in verdict

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.chaos.butterfly import butterfly, lyapunov_fit
-from core.chaos.cliff import bistable_band, descend, final_state, loss, sigmoid, wall_position
+from core.chaos.cliff import B0_DEFAULT, LR_DEFAULT, bistable_band, descend, extent, final_state, loss, sigmoid, wall_position
 from core.chaos.mean_field import chi, dphi, fixed_point_q, measured_factor, phase_diagram, phi, sigma_w_of
 from core.training.config import ConfigError, TrainConfig
 from core.training.scenarios import SCENARIOS
@@ -69,7 +69,7 @@ def test_the_wall_is_where_the_direct_computation_jumps():
     k = int(np.argmax(np.abs(np.diff(values))))
     wall = wall_position(5.0)
     assert b[k] <= wall <= b[k + 1] or abs(b[k] - wall) <= 2e-4
-    assert abs(values[k + 1] - values[k]) > 5  # a wall, not a slope
+    assert abs(values[k + 1] - values[k]) > 0.3  # a wall, not a slope: E jumps by most of its range [0, 0.49]
     lo, hi = bistable_band(5.0)
     assert lo < wall < hi
     for edge in (lo, hi):  # the folds: a fixed point x with w·σ'(x) = 1
@@ -91,11 +91,12 @@ def test_descent_gradient_matches_finite_differences_and_clipping_bounds_the_ste
     g_b = (loss(3.0, -1.0 + h) - loss(3.0, -1.0 - h)) / (2 * h)
     g_w = (loss(3.0 + h, -1.0) - loss(3.0 - h, -1.0)) / (2 * h)
     assert d.grad_norm[0] == pytest.approx(math.hypot(g_w, g_b), rel=1e-6)
-    plain = descend(5.0, -3.1, 0.05, 30)
-    clipped = descend(5.0, -3.1, 0.05, 30, clip_norm=1.0)
+    plain = descend(5.0, B0_DEFAULT, LR_DEFAULT, 30)
+    clipped = descend(5.0, B0_DEFAULT, LR_DEFAULT, 30, clip_norm=1.0)
     steps = np.hypot(np.diff(clipped.w), np.diff(clipped.b))
-    assert steps.max() <= 0.05 * (1 + 1e-9)
-    assert np.hypot(np.diff(plain.w), np.diff(plain.b)).max() > 100 * steps.max()  # thrown off the wall
+    assert steps.max() <= LR_DEFAULT * (1 + 1e-9)
+    assert np.hypot(np.diff(plain.w), np.diff(plain.b)).max() > 50 * steps.max()  # thrown off the wall
+    assert clipped.loss[-1] < plain.loss[-1]  # here the catapult lands on the plateau E ≈ (1 − 0.7)²
     assert final_state(5.0, -3.1).shape == ()
 
 
@@ -142,3 +143,40 @@ def test_butterfly_inputs_are_checked(bad):
     args = dict(eps=1e-6, steps=5, perturb="weights") | bad
     with pytest.raises(ConfigError):
         butterfly(TrainConfig(), **args)
+
+
+def _published_error_by_hand(w: float, b: float) -> float:
+    """Pascanu et al.'s error, in plain Python floats: x_t = w·σ(x_{t−1}) + b from x_0 = 0.5, E = (σ(x_50) − 0.7)²."""
+    x = 0.5
+    for _ in range(50):
+        x = w / (1 + math.exp(-x)) + b
+    return (1 / (1 + math.exp(-x)) - 0.7) ** 2
+
+
+def test_the_error_is_the_published_one_left_and_right_of_the_wall():
+    wall = wall_position(5.0)
+    assert wall == pytest.approx(0.5 - 5 / (1 + math.exp(-0.5)), rel=1e-15)  # b* = x₀ − w·σ(x₀) = −2.6123
+    for db in (-1e-3, -1e-2, 1e-3, 1e-2):
+        assert float(loss(5.0, wall + db)) == pytest.approx(_published_error_by_hand(5.0, wall + db), rel=1e-9)
+    # left of the wall the unit falls to the low fixed point (σ(x) ≈ 0.115), right of it to the high one (≈ 0.8)
+    assert float(loss(5.0, wall - 1e-3)) == pytest.approx(0.3416, abs=1e-4)
+    assert float(loss(5.0, wall + 1e-3)) == pytest.approx(0.01005, abs=1e-5)
+    assert float(loss(5.0, 50.0)) == pytest.approx(0.09, rel=1e-9)  # σ(x₅₀) → 1: the plateau (1 − 0.7)²
+
+
+def test_both_descent_paths_lie_inside_the_drawn_surface():
+    from core.charts.chaos import cliff_surface_chart
+
+    paths = [("no clipping", descend(5.0, B0_DEFAULT, LR_DEFAULT, 30)),
+             ("clipped", descend(5.0, B0_DEFAULT, LR_DEFAULT, 30, clip_norm=1.0))]
+    assert paths[0][1].w.max() > 8 or paths[0][1].b.max() > 1  # the catapult leaves the default window …
+    w_lo, w_hi, b_lo, b_hi = extent([d for _, d in paths])
+    w, b = np.linspace(w_lo, w_hi, 20), np.linspace(b_lo, b_hi, 20)
+    spec = cliff_surface_chart(w, b, loss(w[None, :], b[:, None]), paths).to_dict()
+    x_domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    y_domain = spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
+    drawn = [row for name, rows in spec["datasets"].items() for row in rows if "path" in row]
+    assert len(drawn) == sum(len(d.w) for _, d in paths)  # … and every point is drawn
+    for _, d in paths:
+        assert x_domain[0] <= d.w.min() and d.w.max() <= x_domain[1]
+        assert y_domain[0] <= d.b.min() and d.b.max() <= y_domain[1]

@@ -17,8 +17,10 @@ def test_phase_section_places_the_default_lab_network_at_the_edge_of_chaos():
 
 def test_cliff_section_shows_the_wall_and_what_clipping_does():
     at = opened(PAGE)
-    assert metric(at, "largest step — clipped at τ = 1") == "0.05"
-    assert float(metric(at, "largest step — no clipping")) > 5
+    assert metric(at, "largest step — clipped at τ = 1") == "0.5"  # lr·τ = 0.5 × 1: clipping bounds every step
+    assert float(metric(at, "largest step — no clipping")) > 5  # the catapult off the wall
+    text = all_text(at)
+    assert "E = (\\sigma(x_{50}) - 0.7)^2" in text and "Not from the paper" in text
     next(s for s in at.slider if s.label == "recurrent weight w").set_value(3.0).run()
     assert not at.exception
     assert "there is no wall from this start" in all_text(at)

@@ -218,3 +218,33 @@ def test_every_scenario_draws_its_network_at_the_inspected_step(key):
     assert len(charts) == 1, key
     inspected_step = at.slider(key="lab_inspect").value
     assert any(c.value.startswith(f"Step {inspected_step} · ") for c in at.caption), key
+
+
+NUMBER = r"[−-]?\d+(?:,\d{3})*(?:\.\d+)?(?: × 10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?%?"
+
+
+@pytest.mark.parametrize("key", ["notes", "relu_big_init", "relu_nan", "sigmoid_default", "he_relu", "big_lr"])
+def test_every_number_a_scenario_story_measures_is_on_the_screen(key):
+    """The story's measured part quotes only numbers that the metrics and the diagnosis beside it show, to the
+    same digits (the issue: 'in the thousands' beside a metric of 75.92, '2¹⁰ ≈ 1,000' beside a measured ×331)."""
+    import re
+
+    from core.training.scenarios import SCENARIOS
+
+    at = pick_scenario(lab(), key)
+    story = next(i.value for i in at.info if i.value.startswith(f"**{SCENARIOS[key].title}.**"))
+    measured = story.split("**Measured in this run:**", 1)[1]
+    rest = all_text(at).replace(story, "") + "\n" + "\n".join(f"{m.label} {m.value}" for m in at.metric)
+    numbers = re.findall(NUMBER, measured)
+    assert numbers, measured
+    for n in numbers:
+        assert re.search(rf"(?<![\d.,]){re.escape(n)}(?!\d|,\d|\.\d)", rest), (n, measured)
+    assert "thousands" not in story and "2¹⁰" not in story
+
+
+def test_the_diagnosis_names_a_cause_and_links_to_the_remedies_with_this_network():
+    at = pick_scenario(lab(), "relu_big_init")
+    text = all_text(at)
+    assert "**Likely cause — initial scale.**" in text and "Try **He/Kaiming initialisation**" in text
+    link = next(p for p in at.get("page_link") if "Compare remedies" in p.proto.label)
+    assert link.proto.page.endswith("3_Remedies.py") or "Remedies" in link.proto.page

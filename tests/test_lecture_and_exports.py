@@ -80,7 +80,7 @@ def test_every_scene_computes_its_result_live():
     results = [scene.result() for scene in SCENES]
     assert "−937,000" in results[0]
     assert "vanishes" in results[1]
-    assert "5,466 times" in results[2]
+    assert "5,470 times" in results[2]  # ‖∂L/∂h₁‖/‖∂L/∂h₂₀‖ = 5,466.4 at 3 significant digits
     assert results[3].startswith("**exploding**")
     assert "He init" in results[4] and "healthy" in results[4]
     assert "vanishes" in results[5] and "1.000 (the edge)" in results[6]

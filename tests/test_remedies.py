@@ -224,13 +224,28 @@ def test_compare_trains_everything_on_the_same_data_and_reports_progress():
 
 
 def test_ranking_is_deterministic_and_honest_about_what_does_not_cure():
-    base1, rows1 = rank_single_remedies(EXPLODING, 60)
-    base2, rows2 = rank_single_remedies(EXPLODING, 60)
+    base1, rows1 = rank_single_remedies(EXPLODING, 100)
+    base2, rows2 = rank_single_remedies(EXPLODING, 100)
     assert [(o.label, kind, why) for o, kind, why in rows1] == [(o.label, kind, why) for o, kind, why in rows2]
     kinds = {o.remedies[0]: kind for o, kind, _ in rows1}
-    assert kinds["he"] == CURES
-    assert kinds["clip_norm"] == CONTAINS  # caps the step, the back-propagated gradient still explodes
-    assert "still explodes" in next(why for o, _, why in rows1 if o.remedies == ("clip_norm",))
+    outcomes = {o.remedies[0]: o for o, _, _ in rows1}
+    ln2 = math.log(2)  # spirals: two balanced classes, so a constant guess scores ln 2
+    assert base1.baseline_loss == pytest.approx(ln2, rel=1e-12)
+    assert kinds["he"] == CURES and outcomes["he"].final_loss < 0.9 * ln2
+    # clipping stops the overflow, but after 100 steps its loss is still worse than a constant guess: not a cure,
+    # and not "helps" either (the 0.988 case)
+    assert outcomes["clip_norm"].diverged_at is None and outcomes["clip_norm"].final_loss > ln2
+    assert kinds["clip_norm"] == FAILS
+    assert "no better than a constant guess" in next(why for o, _, why in rows1 if o.remedies == ("clip_norm",))
+    # Xavier/orthogonal leave the loss at chance: never "cures it"
+    for key in ("xavier", "orthogonal"):
+        assert outcomes[key].final_loss >= 0.9 * ln2 and kinds[key] != CURES
+    # the smaller learning rate trains best of all, and is ranked by that evidence
+    assert outcomes["smaller_lr"].final_loss == min(o.final_loss for o in outcomes.values())
+    assert rows1[0][0].remedies == ("smaller_lr",) and kinds["smaller_lr"] in (CURES, CONTAINS)
+    for o, kind, _ in rows1:
+        if kind == CURES:
+            assert o.final_loss < 0.9 * ln2 and o.diverged_at is None and o.diagnosis.verdict == "healthy"
     assert "bounded" in kinds  # a ReLU baseline can be given a bounded activation
 
 

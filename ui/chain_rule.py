@@ -12,7 +12,7 @@ from core.chain import products as ch
 from core.chain.activations import ACTIVATIONS, LABELS, derivative_bound, derivative_in_own_terms
 from core.chain.diagram import chain_dot
 from core.charts.chain import depth_chart, factor_chart
-from core.numbers import as_float64, equals, fmt, fmt_latex
+from core.numbers import as_float64, equals, fmt, fmt_latex, format_value
 
 NOTES, COMPUTED = "Notes' factors", "From weights"
 
@@ -118,11 +118,13 @@ def _derivation(mode: str, chain: ch.Chain) -> str:
     st.subheader("3 · Multiply the factors")
     shown = [fmt_latex(f.value) for f in chain.factors]
     shown = [f"\\left({s}\\right)" if s.startswith("-") else s for s in shown]
-    eq = "=" if chain.gradient.is_Rational else r"\approx"
+    factors_shown_exactly = all(format_value(f.value).exact for f in chain.factors)
+    eq = "=" if factors_shown_exactly else r"\approx"  # = only where every digit on the line is shown
+    eq_result = "=" if format_value(chain.gradient).exact else r"\approx"
     if len(shown) > 8:
         shown = shown[:4] + [r"\cdots"] + shown[-3:]
     product = (rf"\frac{{\partial L}}{{\partial w^{{1}}_{{11}}}} {eq} " + r" \times ".join(shown)
-               + rf" {eq} {fmt_latex(chain.gradient)}")
+               + rf" {eq_result if eq == '=' else eq} {fmt_latex(chain.gradient)}")
     ui.reveal(f"chain_{chain.gradient}", "is this product larger or smaller than 1? By how many powers of ten?",
               lambda: st.latex(product))
     if not ui.lecture():
@@ -135,8 +137,15 @@ def _derivation(mode: str, chain: ch.Chain) -> str:
         st.error(f"In float64 (what torch and numpy use) this product is **{fmt(f64)}**: it exceeds the largest float, "
                  "1.8 × 10³⁰⁸. The exact value above is still exact: Python's integers have no size limit.", icon=":material/all_inclusive:")
     big = [f.name for f in chain.factors if f.magnitude_above_one]
-    st.markdown(f"Factors with magnitude above 1 (they amplify): **{', '.join(big) or 'none'}** — "
-                f"the biggest culprit is **{chain.factors[chain.biggest_culprit()].name}**.")
+    zero = [f.name for f in chain.factors if f.value == 0]
+    if big:
+        st.markdown(f"Factors with magnitude above 1 (they amplify): **{', '.join(big)}** — the biggest culprit is "
+                    f"**{chain.factors[chain.biggest_culprit()].name}**.")
+    elif zero:
+        st.markdown(f"No factor amplifies, and **{', '.join(zero)}** is exactly 0: the whole product is 0.")
+    else:
+        st.markdown("No factor has magnitude above 1: nothing amplifies here, every factor shrinks the product "
+                    "(or keeps it).")
     st.subheader("4 · The update of w = w¹₁₁")
     ui.render_ledger(chain.update)
     return activation
@@ -161,7 +170,7 @@ def _bound_versus_actual(chain: ch.Chain, net: ch.Network, activation: str) -> N
                 "far from 0 its factor is much smaller than the bound.", icon=":material/info:")
     check = check_against_autograd(net)
     (st.success if check.status == "agree" else st.error if check.status == "disagree" else st.info)(
-        f"**SymPy vs torch autograd:** {check.message} (torch: {check.torch_value!r})")
+        f"**SymPy vs torch autograd:** {check.message}")
 
 
 def _charts(mode: str, chain: ch.Chain, net: ch.Network | None) -> None:

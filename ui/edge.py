@@ -14,11 +14,11 @@ import streamlit as st
 import ui
 from core.app.limits import SERVER
 from core.chaos.butterfly import EPS_RANGE, MAX_BUTTERFLY_STEPS, butterfly
-from core.chaos.cliff import W_DEFAULT, bistable_band, descend, loss, wall_position
+from core.chaos.cliff import B0_DEFAULT, LR_DEFAULT, W_DEFAULT, bistable_band, descend, extent, loss, wall_position
 from core.chaos.mean_field import PHASE_ACTIVATIONS, chi, measured_factor, phase_diagram, sigma_w_of
 from core.chaos.residual import BRANCH_SCALES, gains_through_depth
 from core.charts import chaos as cc
-from core.numbers import fmt
+from core.numbers import fmt, sig
 from core.training.config import ConfigError, TrainConfig
 from core.training.scenarios import SCENARIOS
 from ui.lab import KEY as LAB_KEY
@@ -72,11 +72,11 @@ def butterfly_section() -> None:
         return
     cols = st.columns(len(results))
     for col, (label, r) in zip(cols, results, strict=True):
-        lam = "not enough points" if not math.isfinite(r.lyapunov) else f"{r.lyapunov:.3g} per step"
+        lam = "not enough points" if not math.isfinite(r.lyapunov) else f"{sig(r.lyapunov)} per step"
         col.metric(f"λ — {label.split(':')[0]}", lam)
-        doubling = "never" if not math.isfinite(r.doubling_steps) else f"every {r.doubling_steps:.3g} steps"
+        doubling = "never" if not math.isfinite(r.doubling_steps) else f"every {sig(r.doubling_steps)} steps"
         stop = f"; inf/NaN at step {r.stopped_at}" if r.stopped_at else ""
-        col.caption(f"{label}: ε = {r.eps:g} on the {r.perturb}; the distance doubles {doubling} (fit over steps "
+        col.caption(f"{label}: ε = {sig(r.eps)} on the {r.perturb}; the distance doubles {doubling} (fit over steps "
                     f"{r.fit[0]}–{r.fit[1]}){stop}.")
     left, right = st.columns([1.4, 1])
     ui.chart(cc.butterfly_chart(results), left)
@@ -103,8 +103,8 @@ def _cliff_charts(w: float, lo: float, hi: float, w0: float, b0: float, lr: floa
     wall = wall_position(w)
     shown_wall = wall if wall is not None and lo <= wall <= hi else None
     curve = cc.cliff_curve_chart(grid, loss(w, grid), shown_wall, bistable_band(w))
-    ws, bs, surface = _surface()
-    paths = [("no clipping", _descend(w0, b0, lr, steps, 0.0)), (f"clipped at τ = {tau:g}", _descend(w0, b0, lr, steps, tau))]
+    paths = [("no clipping", _descend(w0, b0, lr, steps, 0.0)), (f"clipped at τ = {sig(tau)}", _descend(w0, b0, lr, steps, tau))]
+    ws, bs, surface = _surface(*(round(v, 6) for v in extent([d for _, d in paths])))
     return curve, cc.cliff_surface_chart(ws, bs, surface, paths)
 
 
@@ -141,7 +141,7 @@ def phase_section() -> None:
         elif lab.activation != activation:
             st.caption(f"The training lab's network uses {lab.activation}; choose it to see its point.")
         else:
-            st.caption(f"◆ the training lab's hidden layers: σ_w = {lab_point[0]:.3g}, σ_b = {lab_point[1]:.3g} "
+            st.caption(f"◆ the training lab's hidden layers: σ_w = {sig(lab_point[0])}, σ_b = {sig(lab_point[1])} "
                        f"({lab.init}, width {lab.width}).")
         with st.spinner("Measuring a 40-layer network"):
             predicted, measured = _factors(activation, sw, sb)
@@ -149,8 +149,8 @@ def phase_section() -> None:
         st.metric("measured in a 40 × 256 network (autograd)", f"{measured:.4f}")
         phase = ("at the edge of chaos: gradients keep their size" if abs(predicted - 1) < 0.005 else
                  "ordered: gradients vanish" if predicted < 1 else "chaotic: gradients explode")
-        st.markdown(f"At σ_w = {sw:g}, σ_b = {sb:g}: **{phase}** — over 40 layers the theory predicts a factor of "
-                    f"{predicted ** 39:.3g} between the first layer's gradient and the last one's.")
+        st.markdown(f"At σ_w = {sig(sw)}, σ_b = {sig(sb)}: **{phase}** — over 40 layers the theory predicts a factor of "
+                    f"{sig(predicted ** 39)} between the first layer's gradient and the last one's.")
         crit = diagram.critical_sigma_w()
         if activation == "tanh":
             st.caption(f"For tanh at σ_b = 0 the critical point is σ_w = 1 (χ = σ_w² there); on this grid the black "
@@ -236,17 +236,19 @@ def _descend(w0: float, b0: float, lr: float, steps: int, clip_norm: float):
     return descend(w0, b0, lr, steps, clip_norm)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _surface(n: int = 100):
-    w = np.linspace(1.0, 8.0, n)
-    b = np.linspace(-5.0, 1.0, n)
+@st.cache_data(max_entries=16, show_spinner=False)
+def _surface(w_lo: float, w_hi: float, b_lo: float, b_hi: float, n: int = 110):
+    """The error over a (w, b) window wide enough for every descent path (see core.chaos.cliff.extent)."""
+    w = np.linspace(w_lo, w_hi, n)
+    b = np.linspace(b_lo, b_hi, n)
     return w, b, loss(w[None, :], b[:, None])
 
 
 def cliff_section() -> None:
-    st.markdown("Pascanu, Mikolov & Bengio (2013): one recurrent sigmoid unit $x_t = w\\,\\sigma(x_{t-1}) + b$, "
-                "$x_0 = 0.5$, trained so that $x_{50} = 0.7$. For $w = 5$ there is a band of biases with two stable "
-                "states; the loss jumps where the basin boundary crosses $x_0$ — a **wall** at "
+    st.markdown("Pascanu, Mikolov & Bengio (2013), as published: one recurrent sigmoid unit "
+                "$x_t = w\\,\\sigma(x_{t-1}) + b$, $x_0 = 0.5$, trained so that its output after 50 steps is 0.7, "
+                "with the error $E = (\\sigma(x_{50}) - 0.7)^2$. For $w = 5$ there is a band of biases with two "
+                "stable states; the error jumps where the basin boundary crosses $x_0$ — a **wall** at "
                 "$b^* = x_0 - w\\,\\sigma(x_0)$. On the wall the gradient is enormous, and one plain gradient step "
                 "can throw the parameters far away; clipping the gradient norm bounds the step.")
     a, b = st.columns(2)
@@ -255,11 +257,12 @@ def cliff_section() -> None:
     wall = wall_position(w)
     curve_slot = st.container()
     if wall is None:
-        st.caption(f"With w = {w:g}, w·σ'(x₀) ≤ 1: x₀ is not between two basins, so there is no wall from this start.")
+        st.caption(f"With w = {sig(w)}, w·σ'(x₀) ≤ 1: x₀ is not between two basins, so there is no wall from this "
+                   "start.")
     c, d, e, f = st.columns(4)
     w0 = c.number_input("start w", 1.0, 8.0, 5.0, 0.1, key=K + "w0")
-    b0 = d.number_input("start b", -5.0, 1.0, -3.1, 0.05, key=K + "b0")
-    lr = e.select_slider("learning rate", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5], 0.05, key=K + "lr")
+    b0 = d.number_input("start b", -5.0, 1.0, B0_DEFAULT, 0.01, key=K + "b0")
+    lr = e.select_slider("learning rate", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5], LR_DEFAULT, key=K + "lr")
     tau = f.number_input("clip threshold τ", 0.01, 100.0, 1.0, 0.1, key=K + "tau")
     steps = st.slider("gradient steps", 1, 200, 30, key=K + "gd_steps")
     plain = _descend(w0, b0, float(lr), steps, 0.0)
@@ -269,10 +272,15 @@ def cliff_section() -> None:
     left, right = st.columns([1.5, 1])
     ui.chart(surface_chart, left)
     with right:
-        for label, d_ in (("no clipping", plain), (f"clipped at τ = {tau:g}", clipped)):
+        for label, d_ in (("no clipping", plain), (f"clipped at τ = {sig(tau)}", clipped)):
             jump = float(np.max(np.hypot(np.diff(d_.w), np.diff(d_.b)))) if steps else 0.0
-            st.metric(f"largest step — {label}", f"{jump:.3g}")
-            st.caption(f"largest gradient norm {np.max(d_.grad_norm):.3g}; loss {d_.loss[0]:.3g} → {d_.loss[-1]:.3g}"
-                       f"; ends at w = {d_.w[-1]:.3g}, b = {d_.b[-1]:.3g}.")
+            st.metric(f"largest step — {label}", sig(jump))
+            st.caption(f"largest gradient norm {sig(np.max(d_.grad_norm))}; error {sig(d_.loss[0])} → "
+                       f"{sig(d_.loss[-1])}; ends at w = {sig(d_.w[-1])}, b = {sig(d_.b[-1])}.")
         st.caption("Clipping bounds every step by lr·τ, so a step on the wall cannot catapult the parameters; it "
-                   "does not promise a lower loss — the valley may still be on the other side of the wall.")
+                   "does not promise a lower error — the valley may still be on the other side of the wall. The "
+                   "surface widens beyond w ∈ [1, 8], b ∈ [−5, 1] whenever a path leaves that window, so that "
+                   "every step of both paths is drawn.")
+    st.caption("As published: the recurrence, x₀ = 0.5, w = 5, 50 steps and the error (σ(x₅₀) − 0.7)². Not from "
+               "the paper (which draws its descent paths schematically): the starting point, the learning rate, the "
+               "number of steps and the clipping threshold τ, which are yours to choose here.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.chain.products import notes_chain
+from core.chain.products import Network, network_chain, notes_chain
+from core.numbers import equals, fmt
 
 PAGE_GUIDE = (  # (page, link text, icon, what it shows)
     ("pages/1_Chain_rule.py", "Chain rule: the worked example, derived and computed", ":material/link:",
@@ -41,6 +42,17 @@ def worked_example() -> None:
              + r", \qquad w_{\text{new}} = " + example.update.latex_lines()[-1].removeprefix("= "))
     st.markdown(f"`{example.update.equation_text()}` — one step, and the weight is wrecked. These numbers come "
                 "from the app's own exact chain-rule code, not from typed-in text.")
+    real = network_chain(Network())  # the same chain built from real sigmoid neurons: w = 500, input 1, no bias
+    first = real.layers[0]
+    st.warning(f"**A caveat the app itself proves.** The factors 150 × 100 × 125 × 50 are the notes' *bounds*: "
+               f"125 = ¼·500 assumes σ'(z) = ¼, its maximum, reached only at z = 0. A real chain of sigmoid neurons "
+               f"with w = 500 (input 1, no biases) has z₁₁ = {fmt(first.z)}, where σ'(z) {equals(first.dphi)}: the "
+               f"neurons saturate and the gradient **vanishes**, ∂L/∂w {equals(real.gradient)}. Button ③ on the chain-"
+               "rule page computes that chain; button ② builds one in which the notes' numbers really happen.",
+               icon=":material/ac_unit:")
+    st.page_link("pages/1_Chain_rule.py", label="③ What w = 500 really does", icon=":material/link:",
+                 query_params={"mode": "From weights", "act": "sigmoid", "n_depth": "3", "weights": "500",
+                               "biases": "0", "centred": "false", "x": "1", "y": "0", "n_lr": "0.01"})
 
 
 def page_map() -> None:

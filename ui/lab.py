@@ -18,7 +18,7 @@ from core.charts import training as tc
 from core.numbers import fmt
 from core.training import config as cfg
 from core.training.config import MAX_STEPS, ConfigError, TrainConfig
-from core.training.diagnosis import diagnose
+from core.training.diagnosis import diagnose_run, likely_cause
 from core.training.inspect_run import ledger_at, path_chain, weight_label
 from core.training.scenarios import SCENARIOS
 from core.training.trainer import Run
@@ -231,22 +231,26 @@ def _g(x: float) -> str:
 
 
 def diagnosis_panel(run: Run) -> None:
-    h = run.history.arrays()
+    """The verdict for the run up to the inspected step, its evidence, the likely cause and a remedy to try."""
     threshold = st.number_input("Threshold for 'gradient norm persistently above'", 1e-6, 1e12, 1.0,
                                 format="%g", key=KEY + "threshold")
-    d = diagnose(h, lr=run.config.lr, activation=run.config.activation, nonfinite=run.nonfinite,
-                 threshold=threshold)
-    box = {"exploding": st.error, "diverging": st.warning, "vanishing": st.warning, "healthy": st.success}.get(
-        d.verdict, st.info)
+    n = run.steps_done
+    step = min(max(int(st.session_state.get(KEY + "inspect", n) or n), 1), n) if n else None
+    d = diagnose_run(run, threshold=threshold, step=step)
+    box = {"exploding": st.error, "diverging": st.warning, "vanishing": st.warning, "not learning": st.warning,
+           "healthy": st.success}.get(d.verdict, st.info)
     icon = {"exploding": ":material/local_fire_department:", "diverging": ":material/trending_up:",
-            "vanishing": ":material/ac_unit:", "healthy": ":material/check_circle:"}.get(d.verdict,
-                                                                                          ":material/info:")
+            "vanishing": ":material/ac_unit:", "not learning": ":material/hourglass_empty:",
+            "healthy": ":material/check_circle:"}.get(d.verdict, ":material/info:")
+    scope = f"steps 1–{d.step} of {n}" if d.step < n else f"all {n} steps"
     box(f"**{d.verdict.capitalize()}.** {d.headline}", icon=icon)
+    st.caption(f"Diagnosed over {scope} (move *Inspect step* to diagnose an earlier point of the run).")
     lines = []
     for s in sorted(d.symptoms, key=lambda s: not s.present):
         mark = ":red[**yes**]" if s.present else ":gray[no]"
         lines.append(f"- {mark} — **{s.name}**: {s.evidence}")
     st.markdown("\n".join(lines))
+    _cause_and_remedy(run, d)
 
 
 def ledger_panel(run: Run, step: int) -> None:
@@ -399,7 +403,7 @@ def _scenario_story(run: Run) -> None:
     """The story of the scenario whose settings are on screen."""
     scenario_key = st.session_state.get(KEY + "scenario")
     if scenario_key and scenario_key in SCENARIOS and SCENARIOS[scenario_key].config == run.config:
-        st.info(f"**{SCENARIOS[scenario_key].title}.** {SCENARIOS[scenario_key].story}", icon=":material/school:")
+        st.info(f"**{SCENARIOS[scenario_key].title}.** {SCENARIOS[scenario_key].tell(run)}", icon=":material/school:")
 
 
 def _playing() -> bool:
@@ -688,3 +692,21 @@ def _stream_note(residual: bool, layernorm: str) -> str:
                 "layer adds a standard-sized φ(z_l)." if residual else "Pre-norm standardises each z_l before the activation.")
     return ("Without normalisation a residual stream is a running sum h_L = P x + Σ φ(z_l): its size grows with depth, "
             "and large weights make each φ(z_l) large — that is where a residual network still explodes.")
+
+
+def _cause_and_remedy(run: Run, d) -> None:
+    """The setting most likely behind the verdict, and one click to the Remedies page with this network as the
+    baseline (the Remedies page's "lab" baseline reads this session's run)."""
+    cause = likely_cause(run.config, d)
+    if cause is None:
+        return
+    from core.training.remedies import REMEDIES
+
+    remedy = next((k for k in cause.remedies if REMEDIES[k].applies_to(run.config)), None)
+    tail = f" Try **{REMEDIES[remedy].title}**." if remedy else ""
+    st.markdown(f"**Likely cause — {cause.setting}.** {cause.text}{tail}")
+    if remedy is None:
+        return
+    query = {"rem_baseline": "lab", "rem_v0": remedy}
+    st.page_link("pages/3_Remedies.py", label="Compare remedies on this very network", icon=":material/healing:",
+                 query_params=query | ({"lecture": "1"} if ui.lecture() else {}))

@@ -8,8 +8,10 @@ import streamlit as st
 import ui
 from core.app.limits import SERVER
 from core.charts import remedies as cc
+from core.numbers import sig
 from core.training.config import ConfigError, TrainConfig
-from core.training.remedies import RECURRENT_REMEDY, REMEDIES, VERDICT_ORDER, compare, rank_single_remedies
+from core.training.diagnosis import TRAINED
+from core.training.remedies import RECURRENT_REMEDY, REMEDIES, VERDICT_ORDER, compare, fmt_g, loss_text, rank_single_remedies
 from core.training.scenarios import SCENARIOS
 from ui.lab import KEY as LAB_KEY
 from ui.page import one_torch_thread
@@ -39,8 +41,13 @@ def workbench() -> None:
         if go or rank:
             _train(go, f"{_describe(choice, baseline)}, {steps:,} steps per run", baseline, variants, steps,
                    csv_bytes, settings)
-        _comparison()
-        _ranking()
+            st.session_state[K + "last"] = "compare" if go else "rank"
+        if st.session_state.get(K + "last") == "rank":  # what was asked for last is in view first
+            _ranking()
+            _comparison()
+        else:
+            _comparison()
+            _ranking()
 
 
 def _baseline() -> tuple[str, TrainConfig, bytes | None]:
@@ -58,7 +65,7 @@ def _baseline() -> tuple[str, TrainConfig, bytes | None]:
     else:
         baseline = SCENARIOS[choice].config
     st.caption(f"{baseline.depth} hidden layers × {baseline.width}, {baseline.activation}, init {baseline.init} "
-               f"(scale {baseline.init_scale:g}), learning rate {baseline.lr:g}, {baseline.optimizer}, batch "
+               f"(scale {sig(baseline.init_scale, 4)}), learning rate {sig(baseline.lr, 4)}, {baseline.optimizer}, batch "
                f"{baseline.batch_size}, seed {baseline.seed}.")
     return choice, baseline, csv_bytes
 
@@ -104,7 +111,7 @@ def _progress_bar(text: str):
 
 
 def _describe(choice: str, config: TrainConfig) -> str:
-    return f"{BASELINES[choice]} ({config.depth} × {config.width} {config.activation}, lr {config.lr:g})"
+    return f"{BASELINES[choice]} ({config.depth} × {config.width} {config.activation}, lr {sig(config.lr, 4)})"
 
 
 def _train(go: bool, about: str, baseline: TrainConfig, variants, steps: int, csv_bytes: bytes | None,
@@ -151,12 +158,20 @@ def _ranking() -> None:
         return
     about, (base, rows) = ranked
     st.subheader("Which fix works? Every remedy alone")
-    st.caption(f"Baseline: {about}. Ranked by outcome — cures it (trains, healthy gradients), helps but not "
-               "cured (trains, gradients still exploding or unstable), trades it for vanishing, does not help — "
-               "then by final loss.")
-    for kind in VERDICT_ORDER:
-        group = [(o, why) for o, k, why in rows if k == kind]
-        if group:
-            st.markdown(f"##### {kind.capitalize()}")
-            for o, why in group:
-                st.markdown(f"{KIND_ICONS[kind]} **{o.label}** — {why}")
+    b = base.baseline_loss
+    guess = f"a constant guess scores {fmt_g(b)}" if b == b else "this task has no constant-guess baseline"
+    st.caption(f"Baseline: {about}: {loss_text(base)}; {guess}. **Cures it**: trains (final loss under "
+               f"{TRAINED:.0%} of a constant guess's), nothing non-finite, a healthy back-propagated signal. **Helps, "
+               "not cured**: trains, but the gradients are still exploding, vanishing or unstable. **Trades it for "
+               "vanishing**: does not train, and the gradient now vanishes. **Does not help**: overflows, or ends "
+               "no better than a constant guess. Sorted by verdict, then by final loss against the constant guess.")
+    left, right = st.columns([1.1, 1])
+    left.dataframe(pd.DataFrame(cc.ranking_rows(rows)), hide_index=True, width="stretch")
+    ui.chart(cc.ranking_chart(rows), right)
+    with st.expander("The evidence, remedy by remedy", expanded=not ui.lecture()):
+        for kind in VERDICT_ORDER:
+            group = [(o, why) for o, k, why in rows if k == kind]
+            if group:
+                st.markdown(f"##### {kind.capitalize()}")
+                for o, why in group:
+                    st.markdown(f"{KIND_ICONS[kind]} **{o.label}** — {why}")

@@ -13,7 +13,7 @@ import sympy as sp
 import ui
 from core.app.limits import SERVER
 from core.charts import recurrent as rc
-from core.numbers import fmt
+from core.numbers import fmt, sig
 from core.recurrent.matrix import W_INIT_LABELS, gradient_through_time, init_w_rec
 from core.recurrent.scalar import MAX_T, RNN_ACTIVATIONS, derive, scalar_chain
 from core.recurrent.sequence import MAX_SEQ_STEPS, TASK_LABELS, SeqConfig, SeqConfigError, SeqRun
@@ -71,7 +71,7 @@ def scalar_section() -> None:
     if math.isfinite(actual) and abs(actual) > 1 and (actual > 0) != (chain.notes_log10[-1] > 0):
         st.warning(f"The notes' rule predicts {'explosion' if chain.notes_log10[-1] > 0 else 'vanishing'}, but the "
                    f"gradient {'vanishes' if actual < 0 else 'explodes'}: each factor is w_rec·f'(z_t), and here "
-                   f"f'(z_t) ≈ {chain.dphi[-1]:.3g} at the last step.", icon=":material/lightbulb:")
+                   f"f'(z_t) ≈ {sig(chain.dphi[-1])} at the last step.", icon=":material/lightbulb:")
     left, right = st.columns([1.3, 1])
     ui.chart(rc.scalar_product_chart(chain), left)
     ui.chart(rc.factor_chart(chain), right)
@@ -79,7 +79,7 @@ def scalar_section() -> None:
         st.markdown(f"**The refinement.** Each factor is $w_{{rec}}\\,f'(z_t)$, and $|f'| \\le \\gamma$ "
                     f"($\\gamma = 1$ for tanh, $\\tfrac14$ for sigmoid, derived by SymPy). So $|w_{{rec}}| < 1/\\gamma$ "
                     f"guarantees vanishing, while $|w_{{rec}}| > 1/\\gamma$ is only *necessary* for explosion: a "
-                    f"saturated unit has $f' \\approx 0$. Here $|w_{{rec}}|\\gamma = {abs(w_rec) * chain.gamma:.3g}$.")
+                    f"saturated unit has $f' \\approx 0$. Here $|w_{{rec}}|\\gamma = {sig(abs(w_rec) * chain.gamma)}$.")
     with st.expander("The derivation, by SymPy", icon=":material/function:", expanded=False):
         n = min(T, 2)
         der = derive(n, activation)
@@ -116,9 +116,9 @@ def matrix_section() -> None:
     result = _through_time(n, scheme, scale, int(seed), activation, T, input_scale)
     s = result.spectrum
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("spectral radius ρ", f"{s.spectral_radius:.4g}")
-    m2.metric("largest singular value σ_max", f"{s.sigma_max:.4g}")
-    m3.metric("1/γ", f"{s.threshold:g}")
+    m1.metric("spectral radius ρ", sig(s.spectral_radius, 4))
+    m2.metric("largest singular value σ_max", sig(s.sigma_max, 4))
+    m3.metric("1/γ", sig(s.threshold, 4))
     m4.metric(f"‖∂L/∂h_0‖ after {T} steps", _power_text(math.log10(result.grad_norm[-1]))
               if result.grad_norm[-1] > 0 else "0 (exactly)")
     (st.info if s.sigma_max < s.threshold else st.warning)(s.condition, icon=":material/rule:")
@@ -199,9 +199,9 @@ def rnn_lstm_section() -> None:
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("training steps", f"{rnn.steps:,}")
     window = max(1, min(20, rnn.steps // 5))
-    m2.metric("RNN loss (recent mean)", f"{sum(rnn.losses[-window:]) / window:.4g}")
-    m3.metric("LSTM loss (recent mean)", f"{sum(lstm.losses[-window:]) / window:.4g}")
-    m4.metric("no memory (best constant guess)", f"{rnn.chance_loss():.4g}")
+    m2.metric("RNN loss (recent mean)", sig(sum(rnn.losses[-window:]) / window, 4))
+    m3.metric("LSTM loss (recent mean)", sig(sum(lstm.losses[-window:]) / window, 4))
+    m4.metric("no memory (best constant guess)", sig(rnn.chance_loss(), 4))
     first = st.toggle("show the first training step instead of the latest", key=K + "first")
     left, right = st.columns(2)
     ui.chart(rc.rnn_lstm_lag_chart(rnn, lstm, first), left)
@@ -210,8 +210,8 @@ def rnn_lstm_section() -> None:
         rem = REMEDIES["clip_norm"]
         st.markdown(f"**{rem.title}** (shared with the Remedies page): {rem.explain}")
         st.latex(rem.formula)
-        st.caption(f"Largest global norm before clipping: RNN {max(rnn.norms_before):.3g}, LSTM "
-                   f"{max(lstm.norms_before):.3g}; after: at most τ = {config.clip_norm:g}.")
+        st.caption(f"Largest global norm before clipping: RNN {sig(max(rnn.norms_before))}, LSTM "
+                   f"{sig(max(lstm.norms_before))}; after: at most τ = {sig(config.clip_norm)}.")
     st.markdown(
         "**Why the LSTM keeps the gradient: the constant error carousel.** The LSTM's cell state is updated "
         "additively, $c_t = f_t \\odot c_{t-1} + i_t \\odot g_t$, so along the cell state "

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from core.numbers import fmt
+from core.numbers import fmt, sig, times_ten
 
 
 @dataclass(frozen=True)
@@ -46,18 +46,18 @@ def _exploding() -> str:
     run = Run(SCENARIOS["relu_big_init"].config)
     run.step()
     h = run.history.arrays()["grad_h"]
-    return (f"At the very first step ‖∂L/∂h₁‖ is {h[0, 0] / h[0, -1]:,.0f} times ‖∂L/∂h₂₀‖: "
-            f"×{(h[0, 0] / h[0, -1]) ** (1 / (h.shape[1] - 1)):.2f} per layer.")
+    return (f"At the very first step ‖∂L/∂h₁‖ is {sig(h[0, 0] / h[0, -1])} times ‖∂L/∂h₂₀‖: "
+            f"×{sig((h[0, 0] / h[0, -1]) ** (1 / (h.shape[1] - 1)))} per layer.")
 
 
 def _diagnosis() -> str:
-    from core.training.diagnosis import diagnose
+    from core.training.diagnosis import diagnose_run
     from core.training.scenarios import SCENARIOS
     from core.training.trainer import Run
 
     run = Run(SCENARIOS["relu_nan"].config)
     run.run(20)
-    d = diagnose(run.history.arrays(), lr=run.config.lr, activation=run.config.activation, nonfinite=run.nonfinite)
+    d = diagnose_run(run)
     where = f" {run.nonfinite.explain().split('. ')[0]}." if run.nonfinite else ""
     return f"**{d.verdict}** — {d.headline}{where}"
 
@@ -69,17 +69,18 @@ def _remedies() -> str:
     outcomes = compare(SCENARIOS["relu_nan"].config, [("clipping at 1", ("clip_norm",)), ("He init", ("he",))], 100)
     parts = []
     for o in outcomes:
-        end = f"diverged at step {o.diverged_at}" if o.diverged_at else f"loss {o.final_loss:.3g}"
+        end = f"diverged at step {o.diverged_at}" if o.diverged_at else f"loss {sig(o.final_loss)}"
         parts.append(f"{o.label}: {end}, {o.diagnosis.verdict}")
-    return "; ".join(parts) + "."
+    b = outcomes[0].diagnosis.baseline
+    return "; ".join(parts) + (f" (a constant guess scores {sig(b.value)})." if b is not None else ".")
 
 
 def _through_time() -> str:
     from core.recurrent.scalar import scalar_chain
 
     c = scalar_chain(1.5, 50, "tanh")
-    return (f"w_rec = 1.5, 50 steps: the notes' rule predicts 1.5⁵⁰ ≈ {1.5 ** 50:.3g}; the tanh unit gives "
-            f"∂h₅₀/∂h₀ ≈ 10^{c.log10_abs_product[-1]:.1f} — it vanishes, because each factor is w_rec·f'(z_t).")
+    return (f"w_rec = 1.5, 50 steps: the notes' rule predicts 1.5⁵⁰ ≈ {sig(1.5 ** 50)}; the tanh unit gives "
+            f"|∂h₅₀/∂h₀| ≈ {times_ten(c.log10_abs_product[-1])} — it vanishes, because each factor is w_rec·f'(z_t).")
 
 
 def _edge() -> str:
@@ -90,6 +91,17 @@ def _edge() -> str:
             f"(chaotic); ReLU's edge is σ_w = √2 ≈ {math.sqrt(2):.3f}, He's initialisation.")
 
 
+def _init_ratio(key: str) -> str:
+    """'σ = 0.4 where He uses 0.25 … about 1.6', computed from a scenario's config."""
+    from core.training.diagnosis import weight_scale
+    from core.training.scenarios import SCENARIOS
+
+    c = SCENARIOS[key].config
+    sigma, he, _ = weight_scale(c)
+    return f"σ = {sig(sigma)} where He uses {sig(he)}: each layer multiplies the back-propagated signal by about " \
+           f"{sig(sigma / he)}"
+
+
 SCENES: tuple[Scene, ...] = (
     Scene("The worked example", "One weight initialised at 500, a chain of four local factors and a learning rate "
           "of 0.01: the chain rule multiplies the factors, and one update throws the weight far past zero.",
@@ -98,13 +110,14 @@ SCENES: tuple[Scene, ...] = (
           "A real sigmoid neuron with w = 500 sits far from z = 0, where σ'(z) is almost exactly 0.",
           "does the gradient explode or vanish?", "pages/1_Chain_rule.py",
           {"mode": "From weights", "act": "sigmoid", "weights": "500", "biases": "0"}, _saturation),
-    Scene("An exploding deep net", "Twenty ReLU layers initialised a little too large (σ = 0.4 where He uses 0.25): "
-          "each layer multiplies the back-propagated signal by about 1.6.",
+    Scene("An exploding deep net", "Twenty ReLU layers initialised a little too large "
+          f"({_init_ratio('relu_big_init')}).",
           "how much larger is the gradient at layer 1 than at layer 20?", "pages/2_Training_lab.py",
           {"lab_depth": "20", "lab_width": "32", "lab_activation": "relu", "lab_init": "normal",
            "lab_init_scale": "0.4", "lab_lr": "0.0001"}, _exploding),
     Scene("The diagnosis", "The notes' symptoms: weights that grow, a poor or rising loss, NaN, gradient norms above "
-          "1 step after step. Ten ReLU layers at twice He's scale and learning rate 0.01.",
+          "1 step after step. Ten ReLU layers initialised too large "
+          f"({_init_ratio('relu_nan')}), and learning rate 0.01.",
           "which verdict, and at which step does it break?", "pages/2_Training_lab.py",
           {"lab_depth": "10", "lab_width": "32", "lab_activation": "relu", "lab_init": "normal",
            "lab_init_scale": "0.5", "lab_lr": "0.01"}, _diagnosis),

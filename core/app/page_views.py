@@ -105,8 +105,8 @@ EDGE = ViewSchema((
     Field("edge_sw", "float", 1.0, 0.1, 4.0), Field("edge_sb", "float", 0.0, 0.0, 2.0),
     Field("edge_res_scale", "choice", "sqrt_depth", choices=("sqrt_depth", "one")),
     Field("edge_w", "float", 5.0, 1.0, 8.0),
-    Field("edge_w0", "float", 5.0, 1.0, 8.0), Field("edge_b0", "float", -3.1, -5.0, 1.0),
-    Field("edge_lr", "float", 0.05, options=EDGE_LRS), Field("edge_tau", "float", 1.0, 0.01, 100.0),
+    Field("edge_w0", "float", 5.0, 1.0, 8.0), Field("edge_b0", "float", -2.63, -5.0, 1.0),
+    Field("edge_lr", "float", 0.5, options=EDGE_LRS), Field("edge_tau", "float", 1.0, 0.01, 100.0),
     Field("edge_gd_steps", "int", 30, 1, 200),
 ))
 

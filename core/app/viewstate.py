@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from core.numbers import sig
+
 MAX_PARAMS = 100  # the chain page alone has 72 settings
 MAX_VALUE_LENGTH = 300
 
@@ -46,7 +48,7 @@ class Field:
                 raise ValueError("not a finite number")
             self._check_range(value)
             if self.options and value not in self.options:
-                raise ValueError(f"not one of {', '.join(f'{o:g}' for o in self.options)}")
+                raise ValueError(f"not one of {', '.join(sig(o) for o in self.options)}")
             return text if self.kind == "text_float" else value
         if self.kind == "text":  # a page's own parser reads it (exact numbers); here only its size and characters
             if not text.isprintable():
@@ -69,7 +71,7 @@ class Field:
 
     def _check_range(self, value: float) -> None:
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            raise ValueError(f"outside {self.lo:g} … {self.hi:g}")
+            raise ValueError(f"outside {sig(self.lo)} … {sig(self.hi)}")
 
     def encode(self, value: object) -> str:
         if self.kind == "bool":

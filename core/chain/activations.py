@@ -42,6 +42,20 @@ def derivative_expr(name: str) -> sp.Expr:
 
 
 @cache
+def stable_derivative_expr(name: str) -> sp.Expr:
+    """φ'(z) in a form that cannot cancel, for evaluating at any z: sech²(z) for tanh (never 1 − tanh²(z), which
+    is 1 − 1 = 0 at 50 digits for |z| ≳ 58) and σ(z)·σ(−z) = 1/((1 + e^{−z})(1 + e^{z})) for sigmoid; a product
+    of positive terms keeps its relative precision at every z. SymPy confirms it equals `derivative_expr`."""
+    d = derivative_expr(name)
+    stable = {"tanh": sp.sech(Z) ** 2, "sigmoid": 1 / ((1 + sp.exp(-Z)) * (1 + sp.exp(Z)))}.get(name)
+    if stable is None:
+        return d
+    if sp.simplify((d - stable).rewrite(sp.exp)) != 0:  # pragma: no cover - a SymPy regression
+        raise AssertionError(f"{name}: the stable form of φ' is not φ'")
+    return stable
+
+
+@cache
 def derivative_in_own_terms(name: str, as_function: bool = False) -> sp.Expr | None:
     """φ' written through φ itself (σ' = σ(1−σ), tanh' = 1 − tanh²), verified by SymPy; None for others.
 

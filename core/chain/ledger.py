@@ -55,26 +55,32 @@ class Update:
         """|lr·g| / |w_old| (None when w_old = 0)."""
         return None if self.w_old == 0 else abs(self.step) / abs(self.w_old)
 
+    def _relation(self, *values: sp.Expr) -> str:
+        """'=' when the update is exact and every number on the line is shown in full, else '≈'."""
+        return "=" if self.exact and all(format_value(v).exact for v in values) else "≈"
+
     def equation_text(self) -> str:
-        """One line of plain text, e.g. '500 − 0.01·93,750,000 = −937,000'."""
-        eq = "=" if self.exact else "≈"
+        """One line of plain text, e.g. '500 − 0.01·93,750,000 = −937,000' (≈ when a number is rounded)."""
+        eq = self._relation(self.w_old, self.lr, self.grad, self.w_new)
         grad = fmt(self.grad).removeprefix("≈ ")
         grad = f"({grad})" if grad.startswith("−") else grad
         lr = fmt(self.lr).removeprefix("≈ ")
         return f"{fmt(self.w_old).removeprefix('≈ ')} − {lr}·{grad} {eq} {fmt(self.w_new).removeprefix('≈ ')}"
 
     def latex_lines(self, weight: str = "w") -> list[str]:
-        """The update written out in LaTeX, one aligned step per line."""
-        eq = "=" if self.exact else r"\approx"
+        """The update written out in LaTeX, one aligned step per line; a line whose numbers are rounded is
+        joined by ≈, never by =."""
+        def rel(*values: sp.Expr) -> str:
+            return "=" if self._relation(*values) == "=" else r"\approx"
         g = fmt_latex(self.grad)
         g = f"\\left({g}\\right)" if g.startswith("-") else g
         step = fmt_latex(self.step)
         step_term = f"\\left({step}\\right)" if step.startswith("-") else step
         return [
             f"{weight}_{{\\text{{new}}}} = {weight}_{{\\text{{old}}}} - \\alpha\\,\\frac{{\\partial L}}{{\\partial {weight}}}",
-            f"{eq} {fmt_latex(self.w_old)} - {fmt_latex(self.lr)} \\times {g}",
-            f"{eq} {fmt_latex(self.w_old)} - {step_term}",
-            f"{eq} {fmt_latex(self.w_new)}",
+            f"{rel(self.w_old, self.lr, self.grad)} {fmt_latex(self.w_old)} - {fmt_latex(self.lr)} \\times {g}",
+            f"{rel(self.w_old, self.step)} {fmt_latex(self.w_old)} - {step_term}",
+            f"{rel(self.w_new)} {fmt_latex(self.w_new)}",
         ]
 
     def rows(self) -> list[tuple[str, str]]:
@@ -88,17 +94,20 @@ class Update:
         ]
 
     def verdict(self) -> str:
-        """A sentence about the size of the step."""
+        """A sentence about the size of the step, saying what really happens to the weight."""
         rel = self.relative_change
         if self.overshoot and self.sign_flip:
-            return (f"Overshoot: the step {fmt(self.step)} is larger than the weight itself, "
-                    f"so the weight jumps past zero and flips sign ({fmt(self.w_old)} → {fmt(self.w_new)}).")
+            return (f"Overshoot: the step {fmt(self.step)} is larger than the weight itself, so the weight jumps "
+                    f"past zero and flips sign ({fmt(self.w_old)} → {fmt(self.w_new)}).")
         if self.overshoot:
-            return f"Overshoot: the step {fmt(self.step)} is larger than the weight {fmt(self.w_old)} itself."
+            grows = abs(self.w_new) > abs(self.w_old)
+            return (f"Overshoot: the step {fmt(self.step)} is larger than the weight {fmt(self.w_old)} itself and "
+                    + ("points away from zero: the weight grows from " if grows else "the weight moves from ")
+                    + f"{fmt(self.w_old)} to {fmt(self.w_new)}.")
         if self.sign_flip:
             return f"Sign flip: the weight changes sign ({fmt(self.w_old)} → {fmt(self.w_new)})."
         if rel is not None and rel != 0 and rel < sp.Rational(1, 10**9):
-            return (f"The step changes the weight by a fraction {format_value(rel).text.removeprefix('≈ ')} of its "
+            return (f"The step changes the weight by {format_value(rel).text.removeprefix('≈ ')} times its "
                     "size: the weight is effectively frozen — the gradient has vanished.")
         if self.step == 0:
             return "The gradient is zero: the weight does not move at all."

@@ -19,7 +19,7 @@ from functools import cache
 
 import sympy as sp
 
-from core.chain.activations import ACTIVATIONS, Z, activation_expr, derivative_bound, derivative_expr, step_as_torch
+from core.chain.activations import ACTIVATIONS, Z, activation_expr, derivative_bound, derivative_expr, stable_derivative_expr, step_as_torch
 from core.chain.ledger import Update
 from core.numbers import log10_abs, to_fraction
 
@@ -294,7 +294,7 @@ def validate(net: Network) -> None:
 def forward(net: Network) -> tuple[Layer, ...]:
     """Evaluate every neuron, keeping values exact where possible (e.g. σ(0) = 1/2)."""
     validate(net)
-    phi, dphi = activation_expr(net.activation), derivative_expr(net.activation)
+    phi, dphi = activation_expr(net.activation), stable_derivative_expr(net.activation)  # φ' that cannot cancel
     gamma = derivative_bound(net.activation).value
     layers, o = [], sym(net.x)
     for k, (w, b) in enumerate(zip(net.weights, net.biases, strict=True), start=1):
@@ -316,18 +316,22 @@ def network_chain(net: Network) -> Chain:
     labels, names = factor_labels(depth), factor_names(depth)
     phi_sym = {"sigmoid": r"\sigma'", "tanh": r"\tanh'", "relu": r"\mathrm{ReLU}'", "linear": r"\mathrm{id}'"}
     p = phi_sym[net.activation]
-    from core.numbers import fmt_latex
+    from core.numbers import fmt_latex, format_value
+
+    def rel(*values: sp.Expr) -> str:  # = only when every number that follows is shown exactly
+        return "=" if all(format_value(v).exact for v in values) else r"\approx"
 
     factors = [Factor(labels[0], names[0], settle(y_hat - y),
-                      rf"\hat y - y = {fmt_latex(y_hat)} - {_paren(fmt_latex(y))}")]
+                      rf"\hat y - y {rel(y_hat, y)} {fmt_latex(y_hat)} - {_paren(fmt_latex(y))}")]
     for i, k in enumerate(range(depth, 1, -1), start=1):
         layer = layers[k - 1]
-        formula = (rf"{p}(z_{{{k}1}})\,{w_name(k)} = {p}({fmt_latex(layer.z)}) \times {_paren(fmt_latex(layer.w))}"
-                   rf" = {fmt_latex(layer.dphi)} \times {_paren(fmt_latex(layer.w))}")
+        formula = (rf"{p}(z_{{{k}1}})\,{w_name(k)} {rel(layer.z, layer.w)} {p}({fmt_latex(layer.z)}) \times "
+                   rf"{_paren(fmt_latex(layer.w))} {rel(layer.dphi, layer.w)} {fmt_latex(layer.dphi)} \times "
+                   rf"{_paren(fmt_latex(layer.w))}")
         factors.append(Factor(labels[i], names[i], settle(layer.factor), formula, settle(layer.bound_factor)))
     first = layers[0]
-    formula = (rf"{p}(z_{{11}})\,x = {p}({fmt_latex(first.z)}) \times {_paren(fmt_latex(x))}"
-               rf" = {fmt_latex(first.dphi)} \times {_paren(fmt_latex(x))}")
+    formula = (rf"{p}(z_{{11}})\,x {rel(first.z, x)} {p}({fmt_latex(first.z)}) \times {_paren(fmt_latex(x))}"
+               rf" {rel(first.dphi, x)} {fmt_latex(first.dphi)} \times {_paren(fmt_latex(x))}")
     factors.append(Factor(labels[-1], names[-1], settle(first.dphi * x), formula, settle(first.bound * abs(x))))
     grad = sp.Integer(1)
     for f in factors:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from core.budget import UNLIMITED, Budget
+from core.numbers import sig
 from core.training.config import ConfigError, TrainConfig
 from core.training.data import make_dataset
 from core.training.trainer import Run
@@ -75,7 +76,7 @@ def lyapunov_fit(distance: np.ndarray, scale: float) -> tuple[float, tuple[int, 
 def butterfly(config: TrainConfig, eps: float, steps: int, perturb: str = "weights", seed: int = 1,
               on_progress: Callable[[int, int], None] | None = None, budget: Budget = UNLIMITED) -> Butterfly:
     if not (EPS_RANGE[0] <= eps <= EPS_RANGE[1]):
-        raise ConfigError(f"ε must be between {EPS_RANGE[0]:g} and {EPS_RANGE[1]:g}.")
+        raise ConfigError(f"ε must be between {sig(EPS_RANGE[0])} and {sig(EPS_RANGE[1])}.")
     if not 1 <= steps <= MAX_BUTTERFLY_STEPS:
         raise ConfigError(f"Train between 1 and {MAX_BUTTERFLY_STEPS:,} steps.")
     if perturb not in ("weights", "inputs"):

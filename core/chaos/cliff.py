@@ -1,5 +1,6 @@
-"""The cliff of Pascanu, Mikolov & Bengio (2013), section 2.3: one recurrent sigmoid unit
-x_t = w·σ(x_{t−1}) + b, x_0 = 0.5, trained so that x_50 = 0.7 (L = (x_50 − 0.7)²).
+"""The cliff of Pascanu, Mikolov & Bengio (2013), section 3: one recurrent sigmoid unit
+x_t = w·σ(x_{t−1}) + b, x_0 = 0.5, trained so that its output σ(x_50) = 0.7: the error is
+E = (σ(x_50) − 0.7)², as published.
 
 For w = 5 the map has two stable fixed points when b lies in a band (a fold bifurcation on each side, where
 w·σ'(x) = 1). Inside the band, x_50 depends on which basin x_0 starts in: the boundary is the unstable fixed
@@ -18,7 +19,8 @@ import torch
 
 from core.training.clipping import clip_gradients
 
-X0, TARGET, T_STEPS, W_DEFAULT = 0.5, 0.7, 50, 5.0
+X0, TARGET, T_STEPS, W_DEFAULT = 0.5, 0.7, 50, 5.0  # the paper's constants
+B0_DEFAULT, LR_DEFAULT = -2.63, 0.5  # ours: a start just left of the wall, where one plain step catapults
 
 
 def sigmoid(x):
@@ -35,7 +37,8 @@ def final_state(w, b, T: int = T_STEPS, x0: float = X0) -> np.ndarray:
 
 
 def loss(w, b, T: int = T_STEPS) -> np.ndarray:
-    return (final_state(w, b, T) - TARGET) ** 2
+    """The published error E = (σ(x_T) − 0.7)² (the unit's output after T steps against the target)."""
+    return (sigmoid(final_state(w, b, T)) - TARGET) ** 2
 
 
 def wall_position(w: float, x0: float = X0) -> float | None:
@@ -80,7 +83,7 @@ def descend(w0: float, b0: float, lr: float, steps: int, clip_norm: float = 0.0,
         x = torch.tensor(X0, dtype=torch.float64)
         for _ in range(T_STEPS):
             x = w * torch.sigmoid(x) + b
-        value = (x - TARGET) ** 2
+        value = (torch.sigmoid(x) - TARGET) ** 2
         ws.append(float(w.detach()))
         bs.append(float(b.detach()))
         losses.append(float(value.detach()))
@@ -95,3 +98,18 @@ def descend(w0: float, b0: float, lr: float, steps: int, clip_norm: float = 0.0,
             for p in params:
                 p -= lr * p.grad
     return Descent(np.array(ws), np.array(bs), np.array(losses), np.array(norms), clip_norm)
+
+
+def extent(paths: list[Descent], w_range: tuple[float, float] = (1.0, 8.0), b_range: tuple[float, float] = (-5.0, 1.0),
+           margin: float = 0.05) -> tuple[float, float, float, float]:
+    """(w_lo, w_hi, b_lo, b_hi): the default window widened so that every point of every path lies inside it,
+    with a small margin — the catapult is part of the demonstration and must not leave the chart."""
+    ws = [float(v) for p in paths for v in p.w if math.isfinite(v)] + list(w_range)
+    bs = [float(v) for p in paths for v in p.b if math.isfinite(v)] + list(b_range)
+    w_lo, w_hi, b_lo, b_hi = min(ws), max(ws), min(bs), max(bs)
+    dw, db = (w_hi - w_lo) * margin, (b_hi - b_lo) * margin
+    lo_w = w_lo - dw if w_lo < w_range[0] else w_lo
+    hi_w = w_hi + dw if w_hi > w_range[1] else w_hi
+    lo_b = b_lo - db if b_lo < b_range[0] else b_lo
+    hi_b = b_hi + db if b_hi > b_range[1] else b_hi
+    return lo_w, hi_w, lo_b, hi_b

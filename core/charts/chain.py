@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from core.chain.products import Chain, DepthPoint
-from core.numbers import fmt, log10_abs
+from core.numbers import fmt, log10_abs, times_ten
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 AMPLIFY = "#D55E00"  # vermillion: |factor| > 1
@@ -51,7 +51,7 @@ def depth_chart(points: list[DepthPoint], activation: str, weight_text: str, cur
                      "value": fmt(p.gradient)})
         rows.append({"depth": p.depth, "series": "bound (φ' at max)", "log10": p.log10_bound
                      if math.isfinite(p.log10_bound) else floor, "zero": not math.isfinite(p.log10_bound),
-                     "value": f"10^{p.log10_bound:.1f}" if math.isfinite(p.log10_bound) else "0"})
+                     "value": times_ten(p.log10_bound) if math.isfinite(p.log10_bound) else "0"})
     df = pd.DataFrame(rows)
     colour = alt.Color("series:N", title=None, scale=alt.Scale(
         domain=["actual", "bound (φ' at max)"], range=[AMPLIFY, BOUND]),

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from core.charts.training import BAD, OKABE_ITO
+from core.numbers import sig
 
 
 def _log10(values: np.ndarray) -> np.ndarray:
@@ -105,7 +106,7 @@ def phase_chart(diagram, marker: tuple[float, float, str] | None = None) -> alt.
 def cliff_curve_chart(b: np.ndarray, loss: np.ndarray, wall: float | None, band) -> alt.LayerChart:
     df = pd.DataFrame({"b": b, "loss": loss})
     line = alt.Chart(df).mark_line(color=OKABE_ITO[0], strokeWidth=2).encode(
-        x=alt.X("b:Q", title="bias b"), y=alt.Y("loss:Q", title="L = (x₅₀ − 0.7)²"),
+        x=alt.X("b:Q", title="bias b"), y=alt.Y("loss:Q", title="E = (σ(x₅₀) − 0.7)²"),
         tooltip=[alt.Tooltip("b:Q", format=".4f"), alt.Tooltip("loss:Q", format=".4g")])
     layers = []
     if band is not None:
@@ -113,11 +114,12 @@ def cliff_curve_chart(b: np.ndarray, loss: np.ndarray, wall: float | None, band)
             color="#999999", opacity=0.15).encode(x="lo:Q", x2="hi:Q"))
     layers.append(line)
     if wall is not None:
-        rule = pd.DataFrame({"b": [wall], "label": [f"wall b* = {wall:.4f}"]})
+        rule = pd.DataFrame({"b": [wall], "label": [f"wall b* = {sig(wall, 4)}"]})
         layers.append(alt.Chart(rule).mark_rule(color=BAD, strokeDash=[6, 3]).encode(x="b:Q"))
         layers.append(alt.Chart(rule).mark_text(color=BAD, align="left", dx=5, dy=10, fontSize=13).encode(
             x="b:Q", y=alt.value(0), text="label:N"))
-    return alt.layer(*layers).properties(height=300, title="Loss after 50 steps against the bias (grey: two stable states)")
+    return alt.layer(*layers).properties(height=300,
+                                         title="Error after 50 steps against the bias (grey: two stable states)")
 
 
 def cliff_surface_chart(w: np.ndarray, b: np.ndarray, surface: np.ndarray, paths: list[tuple[str, object]]
@@ -139,7 +141,7 @@ def cliff_surface_chart(w: np.ndarray, b: np.ndarray, surface: np.ndarray, paths
     layers = [heat]
     if frames:
         pdf = pd.concat(frames, ignore_index=True)
-        inside = pdf[(pdf.w >= w[0]) & (pdf.w <= w[-1] + dw) & (pdf.b >= b[0]) & (pdf.b <= b[-1] + db)]
+        inside = pdf[np.isfinite(pdf.w) & np.isfinite(pdf.b)]
         colour = alt.Color("path:N", title=None, sort=labels,
                            scale=alt.Scale(domain=labels, range=["#000000", "#E69F00"][: len(labels)]),
                            legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=520))
@@ -147,7 +149,7 @@ def cliff_surface_chart(w: np.ndarray, b: np.ndarray, surface: np.ndarray, paths
             x="w:Q", y="b:Q", order="k:Q", color=colour, detail="path:N",
             tooltip=["path:N", "k:Q", alt.Tooltip("w:Q", format=".3f"), alt.Tooltip("b:Q", format=".3f"),
                      alt.Tooltip("loss:Q", format=".4g")]))
-    return alt.layer(*layers).properties(height=440, title="log₁₀ loss over (w, b), and gradient descent from one start")
+    return alt.layer(*layers).properties(height=440, title="log₁₀ E over (w, b), and gradient descent from one start")
 
 
 def residual_gain_chart(gains) -> alt.LayerChart:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from core.charts.training import OKABE_ITO, ZERO, shown_steps
+from core.numbers import sig
 
 
 def _lines(df: pd.DataFrame, x: str, x_title: str, y_title: str, title: str, series: list[str],
@@ -48,7 +49,7 @@ def scalar_product_chart(chain) -> alt.LayerChart:
     """log₁₀|∂h_T/∂h_0| against T, with the bound (|w_rec|·γ)^T and the notes' rule |w_rec|^T."""
     T = np.arange(1, len(chain.z) + 1)
     names = {"measured: |∂h_T/∂h_0| = |Π w_rec·f'(z_t)|": chain.log10_abs_product,
-             f"bound: (|w_rec|·γ)^T, γ = {chain.gamma:g}": chain.bound_log10,
+             f"bound: (|w_rec|·γ)^T, γ = {sig(chain.gamma)}": chain.bound_log10,
              "the notes' rule: |w_rec|^T": chain.notes_log10}
     return _lines(_frame(T, names, "T"), "T", "time steps T", "log₁₀ |∂h_T/∂h_0|",
                   "The gradient through time of one recurrent unit", list(names), dashed=tuple(list(names)[1:]))
@@ -70,7 +71,7 @@ def lag_chart(result) -> alt.LayerChart:
     """Measured ‖∂L/∂h_{T−k}‖ against the lag k, with Pascanu et al.'s bound."""
     with np.errstate(divide="ignore", over="ignore"):
         names = {"measured ‖∂L/∂h_{T−k}‖ (autograd)": np.log10(result.grad_norm),
-                 f"bound ‖∂L/∂h_T‖·(γσ_max)^k with γσ_max = {result.spectrum.gamma * result.spectrum.sigma_max:.3g}":
+                 f"bound ‖∂L/∂h_T‖·(γσ_max)^k with γσ_max = {sig(result.spectrum.gamma * result.spectrum.sigma_max)}":
                      np.log10(result.bound)}
     return _lines(_frame(result.lag, names, "lag"), "lag", "lag k (time steps back from T)", "log₁₀ ‖∂L/∂h‖",
                   "Gradient through time of an n-unit recurrent layer", list(names), dashed=(list(names)[1],))

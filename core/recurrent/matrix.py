@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.numbers import sig
 from core.recurrent.scalar import gamma
 
 W_INITS = ("normal", "orthogonal", "identity", "default")
@@ -60,10 +61,10 @@ class Spectrum:
     @property
     def condition(self) -> str:
         if self.sigma_max < self.threshold:
-            return (f"σ_max = {self.sigma_max:.3g} < 1/γ = {self.threshold:g}: the sufficient condition for vanishing "
+            return (f"σ_max = {sig(self.sigma_max)} < 1/γ = {sig(self.threshold)}: the sufficient condition for vanishing "
                     "holds — the gradient must shrink at least geometrically, by γ·σ_max = "
-                    f"{self.gamma * self.sigma_max:.3g} per step.")
-        return (f"σ_max = {self.sigma_max:.3g} ≥ 1/γ = {self.threshold:g}: the necessary condition for exploding "
+                    f"{sig(self.gamma * self.sigma_max)} per step.")
+        return (f"σ_max = {sig(self.sigma_max)} ≥ 1/γ = {sig(self.threshold)}: the necessary condition for exploding "
                 "holds — the gradient may explode, but need not (saturated units make f' small).")
 
 

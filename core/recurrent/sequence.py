@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from core.budget import Deadline
+from core.numbers import sig
 from core.training.clipping import clip_gradients
 
 TASKS = ("adding", "first_token")
@@ -63,7 +64,7 @@ class SeqConfig:
             if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
                 raise SeqConfigError(f"{name} must be a {'whole ' if whole else ''}number (got {value!r})")
             if not (math.isfinite(value) and lo <= value <= hi):
-                raise SeqConfigError(f"{name} = {value:g} is outside {lo:g} … {hi:g}")
+                raise SeqConfigError(f"{name} = {sig(value)} is outside {sig(lo)} … {sig(hi)}")
         return self
 
     def with_(self, **changes) -> SeqConfig:

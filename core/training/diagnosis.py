@@ -6,6 +6,8 @@ which layer, which step, which number. Exploding gradients are told apart from a
 is simply too large: the first grows through the depth of the network (the back-propagated signal
 ‖∂L/∂h_l‖ gets larger layer after layer towards the input), the second is a step too long on a
 perfectly ordinary gradient (the update ‖ΔW‖/‖W‖ is large while the signal does not grow with depth).
+"Poor" is judged against the task's no-learning baseline (`core.training.baseline`), "rising" against the
+run's own best; a run is never called healthy while its loss is no better than a constant guess.
 """
 
 from __future__ import annotations
@@ -15,14 +17,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.numbers import fmt
+from core.numbers import sig
+from core.training.baseline import Baseline
 
-DEPTH_GAIN_EXPLODING = 100.0  # ‖∂L/∂h_1‖ / ‖∂L/∂h_L‖ at the start: the signal grows ×100 on its way back
+DEPTH_GAIN_EXPLODING = 100.0  # ‖∂L/∂h_1‖ / ‖∂L/∂h_L‖: the signal grows ×100 on its way back
 DEPTH_GAIN_VANISHING = 0.01  # … or shrinks ×100
 WEIGHT_GROWTH = 10.0  # ‖W_l‖ grew ten-fold during training
 BIG_UPDATE = 0.1  # ‖ΔW‖/‖W‖ per step; the usual healthy range is around 1e-3
 PERSISTENT = 0.9  # fraction of steps above the threshold that counts as "persistently"
 SATURATED = 0.5  # half the units saturated or dead
+TRAINED = 0.9  # "clearly below the baseline": the final loss under 90 % of the best constant prediction's
+RISING = 1.1  # the final loss 10 % above the run's own best (smoothed over the same window)
+FEW_STEPS = 50  # before this many steps a loss at chance is "not yet", not a verdict on a setting
+SMALL_UPDATE = 1e-4  # ‖ΔW‖/‖W‖ ten times below the usual 10⁻³: the learning rate is what holds training back
+VERDICTS = ("exploding", "diverging", "vanishing", "not learning", "healthy", "not enough steps")
 
 
 @dataclass(frozen=True)
@@ -34,13 +42,49 @@ class Symptom:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    verdict: str  # "exploding", "vanishing", "diverging", "healthy", "not enough steps"
+    verdict: str  # one of VERDICTS
     headline: str
     symptoms: tuple[Symptom, ...] = field(default=())
+    step: int = 0  # the last step the diagnosis looked at (1-based)
+    final_loss: float = math.nan  # mean loss over the last window (inf once non-finite)
+    baseline: Baseline | None = None
+    depth_gain: float = math.nan  # ‖∂L/∂h₁‖ / ‖∂L/∂h_L‖ at `gain_step`
+    gain_step: int = 0
+    first_gain: float = math.nan  # … at step 1
+    max_gain: float = math.nan  # … its largest value over the steps looked at
+    max_gain_step: int = 0
+    start_loss: float = math.nan
+    update_ratio: float = math.nan  # median over steps of the largest ‖ΔW_l‖/‖W_l‖
 
     @property
     def present(self) -> list[Symptom]:
         return [s for s in self.symptoms if s.present]
+
+    @property
+    def poor(self) -> bool:
+        """The loss is not clearly below the no-learning baseline (or is not finite)."""
+        return is_poor(self.final_loss, self.baseline)
+
+
+def is_poor(final: float, baseline: Baseline | None) -> bool:
+    """True when `final` is not clearly below the baseline (TRAINED of it) or not finite; without a baseline
+    only a non-finite loss is poor."""
+    if not math.isfinite(final):
+        return True
+    return baseline is not None and final >= TRAINED * baseline.value
+
+
+def window(steps: int) -> int:
+    """How many of the last steps the final loss averages over: a fifth of the run, at least 1."""
+    return max(1, steps // 5)
+
+
+def final_loss(loss: np.ndarray) -> float:
+    """Mean loss over the last fifth of the steps; inf when any of them is not finite (or there are none)."""
+    if len(loss) == 0:
+        return math.inf
+    tail = loss[-window(len(loss)):]
+    return float(np.mean(tail)) if np.isfinite(tail).all() else math.inf
 
 
 def _first_finite(values: np.ndarray) -> float:
@@ -49,51 +93,93 @@ def _first_finite(values: np.ndarray) -> float:
 
 
 def _g(x: float) -> str:
-    """A number for a sentence: 3 significant digits, ∞ and NaN spelled out."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    return fmt(float(f"{x:.3g}")) if abs(x) < 1e15 else f"{x:.2e}"
+    """A number for a sentence: 3 significant digits, × 10ⁿ when large or small, ∞ and NaN spelled out."""
+    return sig(x, 3)
+
+
+def _gains(grad_h: np.ndarray) -> np.ndarray:
+    """‖∂L/∂h₁‖ / ‖∂L/∂h_L‖ at every step (NaN where not finite or undefined)."""
+    if grad_h.shape[1] < 2:
+        return np.full(len(grad_h), math.nan)
+    first, last = grad_h[:, 0], grad_h[:, -1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = np.where(last > 0, first / np.where(last > 0, last, 1.0), np.where(first > 0, math.inf, math.nan))
+    gain[~(np.isfinite(first) & np.isfinite(last))] = math.nan
+    return gain
+
+
+def _times(a: float, b: float) -> float:
+    """a / b for a sentence (inf when b is 0)."""
+    return a / b if b else (math.inf if a else math.nan)
+
+
+def _best_smoothed(loss: np.ndarray, w: int) -> float:
+    """The lowest mean over `w` consecutive finite losses (the run's own best, as smooth as its final loss)."""
+    finite = loss[np.isfinite(loss)]
+    if len(finite) < w:
+        return float(np.min(finite)) if len(finite) else math.nan
+    sums = np.cumsum(np.concatenate(([0.0], finite.astype(np.float64))))
+    return float(((sums[w:] - sums[:-w]) / w).min())  # every window's mean, in O(steps)
 
 
 def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonfinite=None,
-             threshold: float = 1.0) -> Diagnosis:
-    """A verdict with evidence for the recorded steps (`Run.history.arrays()`)."""
-    loss = history["loss"]
-    steps = len(loss)
-    if steps == 0:
-        return Diagnosis("not enough steps", "Train at least one step to get a diagnosis.")
-    grad_norm, grad_h, grad_w = history["grad_norm"], history["grad_h"], history["grad_w"]
-    weight, ratio, saturation = history["weight"], history["update_ratio"], history["saturation"]
-    symptoms: list[Symptom] = []
+             threshold: float = 1.0, baseline: Baseline | None = None, step: int | None = None) -> Diagnosis:
+    """A verdict with evidence for the recorded steps (`Run.history.arrays()`) up to `step` (default: the latest).
 
-    # The back-propagated signal from the last hidden layer to the first, at the first step.
-    depth_gain = math.nan
-    if grad_h.shape[1] >= 2 and np.isfinite(grad_h[0]).all():
-        last, first_layer = grad_h[0, -1], grad_h[0, 0]
-        depth_gain = first_layer / last if last > 0 else (math.inf if first_layer > 0 else math.nan)
+    `baseline` is the task's no-learning loss (`core.training.baseline.of_run`); without it "poor" cannot be
+    judged and only a rising or non-finite loss counts.
+    """
+    total = len(history["loss"])
+    steps = total if step is None else max(0, min(int(step), total))
+    if steps == 0:
+        return Diagnosis("not enough steps", "Train at least one step to get a diagnosis.", baseline=baseline)
+    h = {k: v[:steps] for k, v in history.items() if isinstance(v, np.ndarray) and len(v) == total}
+    if nonfinite is not None and nonfinite.step > steps:
+        nonfinite = None  # it happened after the inspected step
+    loss = h["loss"]
+    grad_norm, grad_h, grad_w = h["grad_norm"], h["grad_h"], h["grad_w"]
+    weight, ratio, saturation = h["weight"], h["update_ratio"], h["saturation"]
+    symptoms: list[Symptom] = []
     L = grad_h.shape[1]
-    per_layer = depth_gain ** (1 / (L - 1)) if L >= 2 and depth_gain > 0 and math.isfinite(depth_gain) else math.nan
-    grows = depth_gain >= DEPTH_GAIN_EXPLODING
-    shrinks = depth_gain <= DEPTH_GAIN_VANISHING
+
+    # The back-propagated signal from the last hidden layer to the first, at the inspected step (or the last
+    # step where it is finite), with its largest value over the run for context.
+    gains = _gains(grad_h)
+    known = np.flatnonzero(~np.isnan(gains))
+    gain_step = int(known[-1]) + 1 if len(known) else 0
+    depth_gain = float(gains[gain_step - 1]) if gain_step else math.nan
+    per_layer = (depth_gain ** (1 / (L - 1)) if L >= 2 and depth_gain > 0 and math.isfinite(depth_gain)
+                 else math.nan)
+    first_gain = float(gains[0])
+    max_gain_step = int(known[np.argmax(gains[known])]) + 1 if len(known) else 0
+    max_gain = float(gains[max_gain_step - 1]) if max_gain_step else math.nan
+    grows = bool(depth_gain >= DEPTH_GAIN_EXPLODING)
+    shrinks = bool(depth_gain <= DEPTH_GAIN_VANISHING)
+    where = f"at step {gain_step}" + ("" if gain_step == steps else f" (the last step with finite values; "
+                                      f"step {steps} is inspected)")
     if L < 2:
         gain_text = "needs at least 2 hidden layers"
+    elif not gain_step:
+        gain_text = "no step has finite back-propagated gradients"
     elif depth_gain == 0:
-        gain_text = f"at step 1, ‖∂L/∂h₁‖ is exactly 0 while ‖∂L/∂h_{L}‖ = {_g(grad_h[0, -1])}: nothing reaches layer 1"
+        gain_text = f"{where}, ‖∂L/∂h₁‖ is exactly 0 while ‖∂L/∂h_{L}‖ = {_g(grad_h[gain_step - 1, -1])}: " \
+                    "nothing reaches layer 1"
     else:
-        gain_text = (f"at step 1, ‖∂L/∂h₁‖ / ‖∂L/∂h_{L}‖ = {_g(depth_gain)}: a factor ≈ {_g(per_layer)} per layer on "
-                     "the way back to the input")
-    symptoms.append(Symptom("back-propagated signal grows with depth", bool(grows), gain_text))
+        gain_text = (f"{where}, ‖∂L/∂h₁‖ / ‖∂L/∂h_{L}‖ = {_g(depth_gain)}: a factor of about {_g(per_layer)} per "
+                     "layer on the way back to the input")
+        if len(known) > 1:
+            gain_text += (f" (step 1: {_g(first_gain)}; largest over steps 1–{steps}: {_g(max_gain)} at step "
+                          f"{max_gain_step})")
+    symptoms.append(Symptom("back-propagated signal grows with depth", grows, gain_text))
 
     # Seeds symptom: the gradient norm persistently above the threshold.
-    above = np.mean(~(grad_norm <= threshold)) if steps else 0.0  # NaN and inf count as above
+    above = float(np.mean(~(grad_norm <= threshold)))  # NaN and inf count as above
     persistent = steps >= 5 and above >= PERSISTENT
     finite_rows = np.flatnonzero(np.isfinite(grad_w).all(axis=1))
     if len(finite_rows):
         row = grad_w[finite_rows[-1]]
-        top = int(np.argmax(row))
-        share = f"; it is dominated by ‖∂L/∂W_{top + 1}‖ = {_g(row[top])}"
+        top_layer = int(np.argmax(row))
+        share = f"; at step {finite_rows[-1] + 1} it is dominated by ‖∂L/∂W_{top_layer + 1}‖ = {_g(row[top_layer])}"
     else:
         share = ""
     symptoms.append(Symptom(
@@ -117,34 +203,42 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
         big_weights, weights_text = False, "no finite weight norms recorded"
     symptoms.append(Symptom("weights become unexpectedly large", big_weights, weights_text))
 
-    # NaN loss, or a loss that rises.
+    # NaN loss; a loss that rises against the run's own best; a loss no better than a constant guess.
     nan_loss = nonfinite is not None or not math.isfinite(loss[-1])
     start = _first_finite(loss)
-    finite = loss[np.isfinite(loss)]
-    best = float(finite.min()) if len(finite) else math.nan
-    window = loss[-max(1, steps // 5):]
-    end = float(np.mean(window)) if np.isfinite(window).all() else math.inf
-    rising = steps >= 3 and (nan_loss or end > 1.5 * start or end > 3 * best + 1e-12)
-    symptoms.append(Symptom("NaN or inf in training", bool(nonfinite is not None or nan_loss),
-                            nonfinite.explain() if nonfinite is not None else "every recorded value is finite"))
-    symptoms.append(Symptom("loss rising or poor", bool(rising),
-                            f"loss {_g(start)} at step 1, {_g(best)} at best, {_g(end)} over the last "
-                            f"{len(window)} steps"))
+    w = window(steps)
+    end = final_loss(loss)
+    best = _best_smoothed(loss, w)
+    rising = bool(steps >= 3 and (nan_loss or (math.isfinite(best) and end > RISING * best and end - best > 1e-12)))
+    poor = is_poor(end, baseline)
+    symptoms.append(Symptom("NaN or inf in training", bool(nan_loss),
+                            nonfinite.explain() if nonfinite is not None else
+                            ("the loss is not finite" if nan_loss else "every recorded value is finite")))
+    loss_text = (f"loss {_g(start)} at step 1, {_g(best)} at its best, {_g(end)} over the last {w} "
+                 f"step{'s' if w > 1 else ''}")
+    if baseline is not None:
+        verdict_word = "not clearly below it" if poor else "clearly below it"
+        loss_text += (f"; a constant guess scores {baseline.how}, and the loss is {verdict_word} (under "
+                      f"{TRAINED:.0%} of it, {_g(TRAINED * baseline.value)}, counts as trained)")
+    if rising and math.isfinite(end):
+        loss_text += f"; rising: {_g(_times(end, best))} times its best"
+    symptoms.append(Symptom("loss rising or poor", bool(rising or poor), loss_text))
 
     # Learning rate: the size of each step relative to the weights.
     finite_ratio = ratio[np.isfinite(ratio).all(axis=1)]
     med_ratio = float(np.median(finite_ratio.max(axis=1))) if len(finite_ratio) else math.nan
-    big_steps = med_ratio >= BIG_UPDATE
+    big_steps = bool(med_ratio >= BIG_UPDATE)
     symptoms.append(Symptom(
-        "updates too large for the weights", bool(big_steps),
-        f"median over steps of the largest ‖ΔW_l‖/‖W_l‖ = {_g(med_ratio)} with learning rate {_g(lr)} (≈ 10⁻³ is typical)"))
+        "updates too large for the weights", big_steps,
+        f"median over steps of the largest ‖ΔW_l‖/‖W_l‖ = {_g(med_ratio)} with learning rate {_g(lr)} "
+        "(about 10⁻³ is typical)"))
 
     # Vanishing: tiny signal at the first layer, or saturated / dead units.
     first_w, last_w = _first_finite(grad_w[:, 0]), _first_finite(grad_w[:, -1])
     tiny = bool(shrinks or (np.isfinite(grad_norm).all() and np.nanmax(grad_norm) < 1e-7))
     symptoms.append(Symptom(
         "gradient vanishes towards the input", tiny,
-        f"at step 1, ‖∂L/∂h₁‖ / ‖∂L/∂h_{L}‖ = {_g(depth_gain)}; ‖∂L/∂W₁‖ = {_g(first_w)} vs "
+        f"{where}, ‖∂L/∂h₁‖ / ‖∂L/∂h_{L}‖ = {_g(depth_gain)}; at step 1, ‖∂L/∂W₁‖ = {_g(first_w)} vs "
         f"‖∂L/∂W_{grad_w.shape[1]}‖ = {_g(last_w)}"))
     sat_now = saturation[-1] if saturation.shape[1] else np.zeros(0)
     kind = "dead" if activation in ("relu", "leaky_relu") else "saturated"
@@ -152,29 +246,142 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
     saturated = bool(len(sat_now) and sat_now[sat_layer] >= SATURATED and activation != "linear")
     symptoms.append(Symptom(
         f"units {kind}", saturated,
-        f"{sat_now[sat_layer]:.0%} of layer {sat_layer + 1}'s units are {kind} at the last step"
+        f"{sat_now[sat_layer]:.0%} of layer {sat_layer + 1}'s units are {kind} at step {steps}"
         if len(sat_now) else "no hidden layers"))
 
+    def verdict(name: str, headline: str) -> Diagnosis:
+        return Diagnosis(name, headline, tuple(symptoms), steps, end, baseline, depth_gain, gain_step, first_gain,
+                         max_gain, max_gain_step, start, med_ratio)
+
     if nonfinite is not None and nonfinite.step == 1 and nonfinite.stage != "update":
-        return Diagnosis("exploding", f"Exploding: the very first forward/backward pass overflowed ({nonfinite.tensor} "
-                         f"became {nonfinite.kind}) before any update — the signal grows layer by layer with these "
-                         "weights and inputs, whatever the learning rate.", tuple(symptoms))
+        return verdict("exploding", f"Exploding: at step 1 the very first forward/backward pass overflowed "
+                       f"({nonfinite.tensor} became {nonfinite.kind}) before any update — the signal grows layer by "
+                       "layer with these weights and inputs, whatever the learning rate.")
     if grows:
-        return Diagnosis("exploding", f"Exploding gradients: at step 1 layer 1 receives ×{_g(depth_gain)} the "
-                         f"back-propagated signal of layer {L} (×{_g(per_layer)} per layer).", tuple(symptoms))
+        return verdict("exploding", f"Exploding gradients: at step {gain_step} layer 1 receives ×{_g(depth_gain)} "
+                       f"the back-propagated signal of layer {L} (×{_g(per_layer)} per layer).")
     if (rising or nan_loss) and big_steps:
-        return Diagnosis("diverging", "Diverging because the learning rate is too large: each step changes the "
-                         f"weights by {_g(med_ratio)} of their size while the gradient does not grow with depth "
-                         "— a smaller learning rate, not a deeper fix, is what this needs.", tuple(symptoms))
+        return verdict("diverging", "Diverging because the learning rate is too large: each step changes the "
+                       f"weights by {_g(med_ratio)} times their size (median over {steps} steps) while the "
+                       f"back-propagated signal does not grow with depth (at most ×{_g(max_gain)} from "
+                       f"layer {L} to layer 1 in any step) — a smaller learning rate, not a deeper fix, is what this "
+                       "needs." if L >= 2 and len(known) else
+                       "Diverging because the learning rate is too large: each step changes the weights by "
+                       f"{_g(med_ratio)} times their size (median over {steps} steps) — a smaller learning rate "
+                       "is what this needs.")
     if tiny or saturated:
-        return Diagnosis("vanishing", "Vanishing gradients: the signal that reaches the first layers is too small "
-                         "to train them." + (f" {sat_now[sat_layer]:.0%} of layer {sat_layer + 1}'s units are {kind}."
-                                             if saturated else ""), tuple(symptoms))
+        return verdict("vanishing", f"Vanishing gradients: by step {steps} the signal that reaches the first "
+                       "layers is too small to train them" + (f" (×{_g(depth_gain)} from layer {L} to layer 1 at step {gain_step})"
+                                          if shrinks else "") + "."
+                       + (f" {sat_now[sat_layer]:.0%} of layer {sat_layer + 1}'s units are {kind} at step {steps}."
+                          if saturated else ""))
     if (persistent and big_weights) or nan_loss:
-        return Diagnosis("exploding", "Exploding gradients: the gradient norm stays above the threshold and the "
-                         "weights keep growing, although the steps are not large for the weights.", tuple(symptoms))
+        return verdict("exploding", "Exploding gradients: "
+                       + (f"the numbers became inf or NaN by step {steps}." if nan_loss else
+                          f"by step {steps} the gradient norm has stayed above {_g(threshold)} and the weights keep "
+                          "growing, although the steps are not large for the weights."))
     if rising:
-        return Diagnosis("diverging", "The loss is rising although neither the gradients nor the steps look "
-                         "extreme: try a smaller learning rate.", tuple(symptoms))
-    return Diagnosis("healthy", "Healthy: gradients of a similar size in every layer and a loss that goes down.",
-                     tuple(symptoms))
+        return verdict("diverging", f"The loss is rising (step {steps}: {_g(end)}, {_g(_times(end, best))} times its best "
+                       f"{_g(best)}) although neither the gradients nor the steps look extreme: try a smaller "
+                       "learning rate.")
+    if poor:
+        return verdict("not learning", f"Not learning (yet): after {steps} step{'s' if steps > 1 else ''} the "
+                       f"loss {_g(end)} is no better "
+                       f"than a constant guess ({baseline.how if baseline else '—'}), although the gradients "
+                       f"look ordinary; each step changes the weights by {_g(med_ratio)} times their size.")
+    return verdict("healthy", f"Healthy at step {steps}: gradients of a similar size in every layer and a loss "
+                   + (f"of {_g(end)}, {_g(end / baseline.value * 100)} % of a constant guess's {_g(baseline.value)}."
+                      if baseline is not None and baseline.value > 0 else f"that goes down to {_g(end)}."))
+
+
+def diagnose_run(run, *, threshold: float = 1.0, step: int | None = None) -> Diagnosis:
+    """`diagnose` for a `core.training.trainer.Run`, judged against its own data's no-learning baseline."""
+    from core.training.baseline import of_run
+
+    return diagnose(run.history.arrays(), lr=run.config.lr, activation=run.config.activation,
+                    nonfinite=run.nonfinite, threshold=threshold, baseline=of_run(run), step=step)
+
+
+# ---------------------------------------------------------------- the likely cause among the settings
+
+RELU_LIKE = ("relu", "leaky_relu")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """The setting most likely behind a verdict, in a sentence, and the remedies to try (keys of
+    `core.training.remedies.REMEDIES`, best first)."""
+
+    setting: str
+    text: str
+    remedies: tuple[str, ...] = ()
+
+
+def weight_scale(config) -> tuple[float, float, str]:
+    """(σ of a hidden weight as initialised, the σ the activation's standard scheme uses, that scheme's name).
+
+    Hidden layers are width × width, so fan_in = fan_out = width: He uses σ = √(2/width) for ReLU,
+    Xavier/Glorot √(1/width) for the others. A constant c acts like σ = |c| (every product adds up).
+    """
+    n = config.width
+    s = abs(config.init_scale)
+    sigma = {
+        "constant": s, "normal": s, "uniform": s / math.sqrt(3), "default": 1 / math.sqrt(3 * n),
+        "xavier_uniform": s / math.sqrt(n), "xavier_normal": s / math.sqrt(n),
+        "he_normal": s * math.sqrt(2 / n), "he_uniform": s * math.sqrt(2 / n), "orthogonal": s / math.sqrt(n),
+    }[config.init]
+    if config.activation in RELU_LIKE:
+        return sigma, math.sqrt(2 / n), f"He's √(2/{n})"
+    return sigma, math.sqrt(1 / n), f"Xavier's √(1/{n})"
+
+
+def likely_cause(config, diagnosis: Diagnosis) -> Cause | None:
+    """Which of the settings (initial scale against He/Xavier, activation, depth, learning rate, input scale) most
+    likely produced this verdict, and what to try; None for a healthy run."""
+    verdict = diagnosis.verdict
+    sigma, standard, scheme = weight_scale(config)
+    r = sigma / standard if standard > 0 else math.inf
+    scale_fix = ("he",) if config.activation in RELU_LIKE else ("xavier", "orthogonal")
+    scale_text = (f"the initial weights have σ ≈ {_g(sigma)} where {scheme} = {_g(standard)}: {_g(r)} times the "
+                  "scale that keeps the signal's size from layer to layer")
+    if verdict == "exploding":
+        if config.input_scale >= 10 and not config.normalize_inputs:
+            return Cause("input scale", f"Every input is multiplied by {_g(config.input_scale)}, and the first layer's "
+                         "gradient is proportional to its input.", ("normalize_inputs", "clip_norm"))
+        if r >= 1.2:
+            return Cause("initial scale", f"Initial scale: {scale_text}, so each of the {config.depth} layers "
+                         "multiplies the back-propagated signal by roughly that factor.", (*scale_fix, "clip_norm"))
+        if config.activation in RELU_LIKE and config.depth >= 10:
+            return Cause("depth", f"Depth: {config.depth} unbounded {config.activation} layers multiply the signal "
+                         "again and again.", ("fewer_layers", "bounded", "clip_norm"))
+        return Cause("learning rate", f"The gradient grows with depth ({config.depth} layers) and the learning rate "
+                     f"{_g(config.lr)} turns it into large steps.", ("clip_norm", "smaller_lr"))
+    if verdict == "diverging":
+        return Cause("learning rate", f"Learning rate {_g(config.lr)}: the steps are too long for this loss surface, "
+                     "while the back-propagated signal itself is ordinary.", ("smaller_lr",))
+    if verdict == "vanishing":
+        if config.activation in ("sigmoid", "tanh") and r >= 1.5:
+            return Cause("initial scale", f"Initial scale: {scale_text}; z = w·x lands far from 0, where "
+                         f"{config.activation}' is almost 0 (saturation).", (*scale_fix, "batchnorm"))
+        if config.activation == "sigmoid":
+            return Cause("activation", f"Activation: σ'(z) ≤ ¼, so each of the {config.depth} sigmoid layers shrinks "
+                         f"the back-propagated signal about four-fold unless its weights make up for it (here {scale_text}"
+                         ").", ("fewer_layers", "batchnorm", *scale_fix))
+        if r <= 0.8:
+            return Cause("initial scale", f"Initial scale: {scale_text}, so each layer shrinks the signal.",
+                         (*scale_fix, "batchnorm"))
+        return Cause("depth", f"Depth: {config.depth} layers, each a factor below 1.", ("fewer_layers", "batchnorm"))
+    if verdict == "not learning":
+        if diagnosis.step < FEW_STEPS:
+            return Cause("training time", f"Only {diagnosis.step} step{'s' if diagnosis.step > 1 else ''} so far: "
+                         "nothing is exploding or vanishing, the network simply has not learnt yet. Train longer "
+                         "before judging.", ())
+        if diagnosis.update_ratio < SMALL_UPDATE:
+            return Cause("learning rate", f"Learning rate {_g(config.lr)} with {config.optimizer}: each step changes "
+                         f"the weights by only {_g(diagnosis.update_ratio)} times their size (about 10⁻³ is "
+                         "typical). Raise the learning rate or train longer; nothing here is exploding.", ())
+        return Cause("capacity or data", f"After {diagnosis.step} steps of ordinary size "
+                     f"({_g(diagnosis.update_ratio)} times the weights) the loss is still at the level of a constant "
+                     "guess: the network may be too small for this task, or the inputs carry little signal. Nothing "
+                     "here is exploding.", ())
+    return None

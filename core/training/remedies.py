@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.budget import UNLIMITED, Budget
+from core.numbers import sig
 from core.training.config import ConfigError, TrainConfig
-from core.training.diagnosis import Diagnosis, diagnose
+from core.training.diagnosis import TRAINED, Diagnosis, diagnose_run, final_loss
 from core.training.trainer import Run
 
 
@@ -46,8 +47,8 @@ class Remedy:
             return None
         value = (settings or {}).get(self.key, self.setting.default)
         if not (isinstance(value, int | float) and math.isfinite(value) and self.setting.lo <= value <= self.setting.hi):
-            raise ConfigError(f"{self.title}: {self.setting.label} must be between {self.setting.lo:g} and "
-                              f"{self.setting.hi:g} (got {value!r}).")
+            raise ConfigError(f"{self.title}: {self.setting.label} must be between {sig(self.setting.lo)} and "
+                              f"{sig(self.setting.hi)} (got {value!r}).")
         return float(value)
 
     def configure(self, config: TrainConfig, settings: dict[str, float] | None = None) -> TrainConfig:
@@ -205,10 +206,20 @@ class Outcome:
 
     @property
     def final_loss(self) -> float:
-        """Mean loss over the last tenth of the steps (inf if the run diverged)."""
-        loss = self.run.history.arrays()["loss"]
-        tail = loss[-max(1, len(loss) // 10):]
-        return float(np.mean(tail)) if len(loss) and np.isfinite(tail).all() else math.inf
+        """The diagnosis's final loss: the mean over the last fifth of the steps (inf if the run diverged)."""
+        return final_loss(self.run.history.arrays()["loss"])
+
+    @property
+    def baseline_loss(self) -> float:
+        """The no-learning loss of this run's task (the best constant prediction), NaN when there is none."""
+        b = self.diagnosis.baseline
+        return b.value if b is not None else math.nan
+
+    @property
+    def trains(self) -> bool:
+        """No non-finite value and a final loss clearly below the no-learning baseline."""
+        return self.diverged_at is None and not self.diagnosis.poor and math.isfinite(self.final_loss) \
+            and math.isfinite(self.baseline_loss)
 
     @property
     def max_grad_norm(self) -> float:
@@ -234,8 +245,7 @@ def train_variant(label: str, config: TrainConfig, keys: tuple[str, ...], steps:
             on_step()
         if info.nonfinite is not None:
             break
-    d = diagnose(run.history.arrays(), lr=run.config.lr, activation=run.config.activation, nonfinite=run.nonfinite)
-    return Outcome(label, keys, run, d)
+    return Outcome(label, keys, run, diagnose_run(run))
 
 
 def compare(baseline: TrainConfig, variants: list[tuple[str, tuple[str, ...]]], steps: int,
@@ -272,36 +282,42 @@ VERDICT_ORDER = (CURES, CONTAINS, VANISHES, FAILS)
 
 
 def classify(outcome: Outcome, base: Outcome) -> str:
-    """Cures: trains and the diagnosis is healthy. Helps, not cured: trains better than the baseline, but the
-    diagnosis is still exploding or diverging (clipping, a smaller step). Trades it for vanishing: the
-    gradient now vanishes. Does not help: diverges, or ends no better than the baseline."""
-    verdict = outcome.diagnosis.verdict
-    if outcome.diverged_at is not None:
-        return FAILS
-    if verdict == "healthy":
-        return CURES
-    if verdict == "vanishing":
-        return VANISHES if base.diagnosis.verdict != "vanishing" else FAILS
-    better = base.diverged_at is not None or outcome.final_loss < base.final_loss
-    return CONTAINS if better else FAILS
+    """Cures it: trains (a final loss clearly below the no-learning baseline, nothing non-finite) and the
+    diagnosis is healthy. Helps, not cured: it trains, but the diagnosis is still exploding, diverging or
+    vanishing. Trades it for vanishing: it does not train and the gradient now vanishes (where the baseline's
+    did not). Does not help: diverges, or ends no better than a constant guess."""
+    if outcome.trains:
+        return CURES if outcome.diagnosis.verdict == "healthy" else CONTAINS
+    if outcome.diverged_at is None and outcome.diagnosis.verdict == "vanishing" \
+            and base.diagnosis.verdict != "vanishing":
+        return VANISHES
+    return FAILS
+
+
+def relative_loss(o: Outcome) -> float:
+    """Final loss as a fraction of the no-learning baseline (inf when diverged or when there is no baseline)."""
+    b = o.baseline_loss
+    return o.final_loss / b if math.isfinite(o.final_loss) and b > 0 else math.inf
 
 
 def rank_single_remedies(baseline: TrainConfig, steps: int, on_progress: Callable[[int, int], None] | None = None,
                          csv_bytes: bytes | None = None, settings: dict[str, float] | None = None,
                          budget: Budget = UNLIMITED) -> tuple[Outcome, list[tuple[Outcome, str, str]]]:
     """Every applicable remedy alone against the baseline: (baseline outcome, [(outcome, class, evidence)]),
-    best first — by class, then by final loss, then by the order of REMEDIES (deterministic)."""
+    best first — by class, then by final loss relative to the no-learning baseline, then by the largest gradient
+    norm, then by the order of REMEDIES (deterministic)."""
     keys = [k for k, r in REMEDIES.items() if r.applies_to(baseline, settings)]
     outcomes = compare(baseline, [(REMEDIES[k].title, (k,)) for k in keys], steps, on_progress, csv_bytes, settings,
                        budget)
     base = outcomes[0]
     rows = [(o, classify(o, base), i) for i, o in enumerate(outcomes[1:])]
-    rows.sort(key=lambda r: (VERDICT_ORDER.index(r[1]), r[0].final_loss, r[2]))
+    rows.sort(key=lambda r: (VERDICT_ORDER.index(r[1]), relative_loss(r[0]), r[0].max_grad_norm, r[2]))
     return base, [(o, kind, evidence(o, base, kind)) for o, kind, _ in rows]
 
 
 def fmt_g(x: float) -> str:
-    return f"{x:.3g}" if math.isfinite(x) else ("NaN" if math.isnan(x) else "inf")
+    """A measured number for a table or a sentence (the app's one human format)."""
+    return sig(x, 3)
 
 
 def loss_text(o: Outcome) -> str:
@@ -311,26 +327,41 @@ def loss_text(o: Outcome) -> str:
 
 
 def evidence(outcome: Outcome, base: Outcome, kind: str) -> str:
-    """Why this remedy ranks where it does, compared with the baseline, in numbers."""
-    parts = [f"{loss_text(outcome)} (baseline: {loss_text(base)})",
-             f"largest gradient norm {fmt_g(outcome.max_grad_norm)} (baseline {fmt_g(base.max_grad_norm)})",
-             f"diagnosis: {outcome.diagnosis.verdict}"]
+    """Why this remedy ranks where it does, compared with the baseline and with a constant guess, in numbers."""
+    b = outcome.baseline_loss
+    parts = [f"{loss_text(outcome)} (baseline: {loss_text(base)})"]
+    if math.isfinite(b):
+        parts.append(f"a constant guess scores {fmt_g(b)}, and trained means under {fmt_g(TRAINED * b)}")
+    parts += [f"largest gradient norm {fmt_g(outcome.max_grad_norm)} (baseline {fmt_g(base.max_grad_norm)})",
+              f"diagnosis: {outcome.diagnosis.verdict}"]
     clipped = any(k in ("clip_norm", "clip_value") for k in outcome.remedies)
     verdict = outcome.diagnosis.verdict
-    if kind == CONTAINS:
+    d = outcome.diagnosis
+    if kind == CURES:
+        parts.append("it trains and the back-propagated signal is healthy")
+    elif kind == CONTAINS:
         if verdict == "diverging":
-            parts.append("no overflow any more, but the loss is still unstable: the steps are still too large")
-        elif "batchnorm" in outcome.remedies and base.diagnosis.verdict == "vanishing":
-            parts.append("the loss improves, but now the gradient explodes: batch norm at initialisation itself "
-                         "makes deep nets' gradients explode (Yang et al. 2019)")
-        elif clipped:
-            parts.append("the step is tamed, but the back-propagated gradient itself still explodes")
+            parts.append("it trains, but the loss is still unstable: the steps are still too large")
+        elif verdict == "exploding" and "batchnorm" in outcome.remedies:
+            parts.append("it trains, but the gradient explodes: batch norm at initialisation itself makes deep nets' "
+                         "gradients explode (Yang et al. 2019)")
+        elif verdict == "exploding" and clipped:
+            parts.append(f"it trains: the step is tamed, but the back-propagated gradient itself still explodes "
+                         f"(×{fmt_g(d.depth_gain)} from the last hidden layer to the first at step {d.gain_step})")
+        elif verdict == "exploding":
+            parts.append(f"it trains, but the back-propagated signal still grows ×{fmt_g(d.depth_gain)} from the last "
+                         f"hidden layer to the first at step {d.gain_step}")
         else:
-            parts.append("it trains, but the gradients are still diagnosed as exploding")
+            parts.append(f"it trains, but the diagnosis is {verdict}")
     elif kind == VANISHES:
-        parts.append("the gradient now vanishes instead")
-    elif kind == FAILS and verdict == "vanishing":
+        parts.append("it does not train: the gradient now vanishes instead")
+    elif outcome.diverged_at is not None:
+        parts.append("it still overflows")
+    elif verdict == "vanishing":
         parts.append("the gradient still vanishes" + (" (clipping can only shrink a gradient)" if clipped else ""))
-    elif kind == FAILS and "batchnorm" in outcome.remedies and verdict == "exploding":
+    elif verdict == "exploding" and "batchnorm" in outcome.remedies:
         parts.append("batch norm itself makes the gradient explode in this deep net (Yang et al. 2019)")
+    else:
+        parts.append("no overflow, but the loss is no better than a constant guess" if math.isfinite(b)
+                     else "the loss does not improve")
     return "; ".join(parts) + "."
