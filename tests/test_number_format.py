@@ -86,9 +86,12 @@ def test_trained_edge_and_through_time_panels_read_as_human_numbers():
 
 @pytest.mark.parametrize("key", list(SCENARIOS))
 def test_every_lab_scenario_reads_as_human_numbers(key):
-    at = opened("pages/2_Training_lab.py")
-    button(at, SCENARIOS[key].label).click().run()
-    assert_human(at, f"lab scenario {key}")
+    from tests.test_lab_page import open_tab, pick_scenario
+    from ui.lab import DETAIL_TABS
+
+    at = pick_scenario(opened("pages/2_Training_lab.py"), key)
+    for tab in DETAIL_TABS:
+        assert_human(open_tab(at, tab), f"lab scenario {key}, tab {tab}")
 
 
 def test_the_remedies_comparison_and_ranking_read_as_human_numbers():

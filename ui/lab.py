@@ -399,11 +399,12 @@ def _train_pending(run: Run) -> None:
         train(run, pending)
 
 
-def _scenario_story(run: Run) -> None:
-    """The story of the scenario whose settings are on screen."""
+def _scenario_story(run: Run, step: int) -> None:
+    """The story of the scenario whose settings are on screen, measured up to the inspected step."""
     scenario_key = st.session_state.get(KEY + "scenario")
     if scenario_key and scenario_key in SCENARIOS and SCENARIOS[scenario_key].config == run.config:
-        st.info(f"**{SCENARIOS[scenario_key].title}.** {SCENARIOS[scenario_key].tell(run)}", icon=":material/school:")
+        st.info(f"**{SCENARIOS[scenario_key].title}.** {SCENARIOS[scenario_key].tell(run, step)}",
+                icon=":material/school:")
 
 
 def _playing() -> bool:
@@ -564,7 +565,7 @@ def _details(run: Run, step: int) -> None:
     story, network, ledger, chain, weights, ratio, hist, downloads = tabs
     if story.open:
         with story:
-            _scenario_story(run)
+            _scenario_story(run, step)
             h_steps = run.steps_done
             st.markdown("##### Diagnosis")
             ui.reveal(f"lab_diag_{h_steps}_{hash(run.config)}", "exploding, vanishing, a learning rate that is too "

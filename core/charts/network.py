@@ -34,6 +34,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from core.numbers import sig
 from core.training.diagnosis import DEPTH_GAIN_EXPLODING, DEPTH_GAIN_VANISHING
 
 NODES, EDGES, NOTES = "network_nodes", "network_edges", "network_notes"
@@ -109,16 +110,13 @@ class NetworkData:
 
 
 def _num(x: float) -> str:
-    """A magnitude for a label: 3 significant digits, scientific when far from 1; inf and NaN spelled out."""
+    """A magnitude for a label: the app's one human format (3 significant digits, × 10ⁿ when far from 1);
+    inf and NaN spelled out."""
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
         return "inf" if x > 0 else "−inf"
-    if x == 0:
-        return "0"
-    text = f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 else f"{x:.2e}"
-    mantissa, _, exponent = text.partition("e")
-    return mantissa + (f"e{int(exponent)}" if exponent else "")
+    return sig(x, 3, plain_range=(-3, 4))
 
 
 def _status(values: np.ndarray) -> np.ndarray:

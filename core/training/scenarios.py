@@ -35,11 +35,12 @@ class Scenario:
         """The story before any training: every number computed from the config."""
         return self.intro(self.config)
 
-    def tell(self, run) -> str:
-        """The story with what this run measured so far (its latest step), in the lab's own formats."""
+    def tell(self, run, step: int | None = None) -> str:
+        """The story with what this run measured up to `step` (default: its latest), in the lab's own formats:
+        the lab passes the inspected step, so the story and the diagnosis beside it describe the same steps."""
         if run.steps_done == 0:
             return self.story + " Press **Step** or **Run** to measure it."
-        return f"{self.story} **Measured in this run:** {self.measured(run, diagnose_run(run))}"
+        return f"{self.story} **Measured in this run:** {self.measured(run, diagnose_run(run, step=step))}"
 
 
 def _g(x: float) -> str:
@@ -127,6 +128,29 @@ def _sigmoid_measured(run, d: Diagnosis) -> str:
             f"{_loss_sentence(run, d)}.")
 
 
+def _deep_plain_intro(c: TrainConfig) -> str:
+    n = c.width
+    factor = math.sqrt(n / (3 * n))  # mean field near 0: each layer scales the signal by √(n·Var(w)), tanh' ≈ 1
+    return (f"{c.depth} {c.activation} layers with PyTorch's default weights, Var(w) = 1/(3·{n}): near z = 0 each "
+            f"layer multiplies the back-propagated signal by about √({n}·1/{3 * n}) = {sig(factor, 3)}, so across "
+            f"{c.depth - 1} layers it shrinks to about {sig(factor ** (c.depth - 1), 3)} of its size and almost "
+            "nothing reaches layer 1. The next scenario is the very same network, the same initial W_l, with "
+            "residual connections.")
+
+
+def _deep_residual_intro(c: TrainConfig) -> str:
+    return (f"The same {c.depth} layers and the same initial W_l, now with h_(l+1) = h_l + {c.activation}(W_l h_l + "
+            f"b_l) (a trained projection carries the inputs into the {c.width}-unit stream). Each layer's Jacobian "
+            "becomes I + diag(φ'(z_l))·W_l: the identity carries the gradient back to layer 1 although every W_l is "
+            "small. Compare ‖∂L/∂h_l‖ with the plain net's. Residuals are no cure for large weights: with ReLU and He "
+            "initialisation the stream's variance doubles at every layer, and the gradient explodes.")
+
+
+def _deep_measured(run, d: Diagnosis) -> str:
+    return (f"at step {d.gain_step}, ‖∂L/∂h₁‖ / ‖∂L/∂h_{run.n_hidden}‖ = {_g(d.depth_gain)}; "
+            f"{_loss_sentence(run, d)}.")
+
+
 def _he_intro(c: TrainConfig) -> str:
     return (f"He et al. (2015) chose Var(w) = 2/fan_in (here σ = √(2/{c.width}) = {sig(math.sqrt(2 / c.width), 3)}) "
             "so that a ReLU layer keeps the signal's size: the gradient norms should stay within a small factor "
@@ -180,21 +204,13 @@ SCENARIOS: dict[str, Scenario] = {s.key: s for s in (
         TrainConfig(depth=50, width=32, activation="tanh", init="default", dataset="spirals", n_samples=256,
                     batch_size=64, lr=0.01, optimizer="sgd"),
         steps=100, expect="vanishing",
-        story="50 tanh layers with PyTorch's default weights, Var(w) = 1/(3·32): mean-field theory predicts that each "
-              "layer multiplies the back-propagated signal by about √(32·1/96) = 1/√3, so after 49 layers almost "
-              "nothing reaches layer 1 and the loss stays at the no-learning level. The next scenario is the very "
-              "same network, the same initial W_l, with residual connections."),
+        intro=_deep_plain_intro, measured=_deep_measured),
     Scenario(
         "deep_residual", "The same 50-layer tanh net with residual connections", "50 layers + residual",
         TrainConfig(depth=50, width=32, activation="tanh", init="default", dataset="spirals", n_samples=256,
                     batch_size=64, lr=0.01, optimizer="sgd", residual=True),
         steps=100, expect="healthy",
-        story="The same 50 layers and the same initial W_l, now with h_{l+1} = h_l + tanh(W_l h_l + b_l) (a trained "
-              "projection carries the 2 inputs into the 32-unit stream). The layer's Jacobian becomes "
-              "I + diag(tanh'(z_l))·W_l: the identity carries the gradient back to layer 1 although every W_l is "
-              "small, and the loss goes down. Compare ‖∂L/∂h_l‖ with the plain net's. Residuals are no cure for "
-              "large weights: switch to ReLU with He initialisation and the stream's variance doubles at every "
-              "layer, and the gradient explodes."),
+        intro=_deep_residual_intro, measured=_deep_measured),
     Scenario(
         "he_relu", "Healthy: He-initialised ReLU net", "Healthy He-ReLU",
         TrainConfig(depth=6, width=32, activation="relu", init="he_normal", dataset="spirals", n_samples=256,
