@@ -67,6 +67,17 @@ def wait_for_steps(page, condition: str, timeout_ms: int = 60_000) -> None:
             .replace(/,/g, "")); return eval(cond); }""", arg=condition, timeout=timeout_ms)
 
 
+def run_steps(page, n: int) -> None:
+    """Type n into the steps box and press Run, like a learner; wait until n steps are on screen."""
+    box = page.get_by_label("Steps to run at once", exact=True)
+    box.fill(str(n))
+    box.press("Enter")
+    wait_for_script(page)
+    page.get_by_role("button", name="Run", exact=True).click()
+    wait_for_steps(page, f"n === {n}")
+    wait_for_script(page)
+
+
 def open_lab_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
     wait_for_script(page)
@@ -101,13 +112,7 @@ def slider_value(page) -> int:
 
 def test_the_scrubber_scrubs_by_keyboard_and_the_ledger_follows(browser, app_url):
     page = open_page(browser, app_url + "/Training_lab")
-    box = page.get_by_label("Steps to run at once", exact=True)
-    box.fill("30")
-    box.press("Enter")
-    wait_for_script(page)
-    page.get_by_role("button", name="Run", exact=True).click()
-    wait_for_steps(page, "n === 30")
-    wait_for_script(page)
+    run_steps(page, 30)
     open_lab_tab(page, "Update ledger")
     assert slider_value(page) == 30
     scrubber(page).focus()
@@ -233,13 +238,7 @@ def test_a_deep_link_to_every_page_works_on_a_freshly_started_server(browser, fr
 
 def test_training_lab_trains_20_steps_through_its_buttons_and_draws(browser, app_url):
     page = open_page(browser, app_url + "/Training_lab")
-    box = page.get_by_label("Steps to run at once", exact=True)
-    box.fill("20")
-    box.press("Enter")
-    wait_for_script(page)
-    page.get_by_role("button", name="Run", exact=True).click()
-    wait_for_steps(page, "n === 20")
-    wait_for_script(page)
+    run_steps(page, 20)
     open_lab_tab(page, "Update ledger")
     page.get_by_text("W₁[1, 1] at step 20").first.wait_for(timeout=60_000)
     charts = page.locator("[data-testid='stVegaLiteChart']")

@@ -123,7 +123,8 @@ def _sigmoid_intro(c: TrainConfig) -> str:
             "nothing reaches the input.")
 
 
-def _sigmoid_measured(run, d: Diagnosis) -> str:
+def _gain_measured(run, d: Diagnosis) -> str:
+    """The measured gain of the back-propagated signal through depth, and the loss."""
     return (f"at step {d.gain_step}, ‖∂L/∂h₁‖ / ‖∂L/∂h_{run.n_hidden}‖ = {_g(d.depth_gain)}; "
             f"{_loss_sentence(run, d)}.")
 
@@ -146,20 +147,10 @@ def _deep_residual_intro(c: TrainConfig) -> str:
             "initialisation the stream's variance doubles at every layer, and the gradient explodes.")
 
 
-def _deep_measured(run, d: Diagnosis) -> str:
-    return (f"at step {d.gain_step}, ‖∂L/∂h₁‖ / ‖∂L/∂h_{run.n_hidden}‖ = {_g(d.depth_gain)}; "
-            f"{_loss_sentence(run, d)}.")
-
-
 def _he_intro(c: TrainConfig) -> str:
     return (f"He et al. (2015) chose Var(w) = 2/fan_in (here σ = √(2/{c.width}) = {sig(math.sqrt(2 / c.width), 3)}) "
             "so that a ReLU layer keeps the signal's size: the gradient norms should stay within a small factor "
             "across layers and the loss should go down.")
-
-
-def _he_measured(run, d: Diagnosis) -> str:
-    return (f"at step {d.gain_step}, ‖∂L/∂h₁‖ / ‖∂L/∂h_{run.n_hidden}‖ = {_g(d.depth_gain)}; "
-            f"{_loss_sentence(run, d)}.")
 
 
 def _big_lr_intro(c: TrainConfig) -> str:
@@ -198,25 +189,25 @@ SCENARIOS: dict[str, Scenario] = {s.key: s for s in (
         TrainConfig(depth=20, width=32, activation="sigmoid", init="default", dataset="spirals", n_samples=256,
                     batch_size=64, lr=0.1, optimizer="sgd"),
         steps=20, expect="vanishing",
-        intro=_sigmoid_intro, measured=_sigmoid_measured),
+        intro=_sigmoid_intro, measured=_gain_measured),
     Scenario(
         "deep_plain", "A 50-layer tanh net, plain (compare: with residual connections)", "50 layers, plain",
         TrainConfig(depth=50, width=32, activation="tanh", init="default", dataset="spirals", n_samples=256,
                     batch_size=64, lr=0.01, optimizer="sgd"),
         steps=100, expect="vanishing",
-        intro=_deep_plain_intro, measured=_deep_measured),
+        intro=_deep_plain_intro, measured=_gain_measured),
     Scenario(
         "deep_residual", "The same 50-layer tanh net with residual connections", "50 layers + residual",
         TrainConfig(depth=50, width=32, activation="tanh", init="default", dataset="spirals", n_samples=256,
                     batch_size=64, lr=0.01, optimizer="sgd", residual=True),
         steps=100, expect="healthy",
-        intro=_deep_residual_intro, measured=_deep_measured),
+        intro=_deep_residual_intro, measured=_gain_measured),
     Scenario(
         "he_relu", "Healthy: He-initialised ReLU net", "Healthy He-ReLU",
         TrainConfig(depth=6, width=32, activation="relu", init="he_normal", dataset="spirals", n_samples=256,
                     batch_size=64, lr=0.05, optimizer="sgd"),
         steps=100, expect="healthy",
-        intro=_he_intro, measured=_he_measured),
+        intro=_he_intro, measured=_gain_measured),
     Scenario(
         "big_lr", "Learning rate too large (not an exploding gradient)", "LR too large",
         TrainConfig(depth=2, width=16, activation="tanh", init="xavier_normal", dataset="regression",
