@@ -1,8 +1,8 @@
 """What a training run records per step and per layer, computed in batches so that it costs little.
 
-Per step the recorder measures ‖∂L/∂h_l‖ and the saturation of each hidden layer, and copies the
-weight gradients and the weights into preallocated rows. Every few steps, or whenever the history is
-read, `flush` reduces the pending rows at once. The history holds, per step and layer:
+Per step the recorder only copies: the parameter gradients, the weights, and the stacked h_l and ∂L/∂h_l,
+into preallocated rows. Every few steps, or whenever the history is read, `flush` reduces the pending rows
+at once. The history holds, per step and layer:
 
 - ‖∂L/∂W_l‖ and ‖∂L/∂h_l‖, in float64 (float32's own sum of squares overflows past ≈1.8e19);
 - ‖W_l‖ after the update and the update-to-weight ratio ‖ΔW_l‖/‖W_l‖ with the real ΔW of the optimiser;
@@ -133,11 +133,12 @@ class History:
 class Recorder:
     """Collects steps cheaply and reduces them in batches into a History.
 
-    Every numpy or torch call costs microseconds of dispatch whatever the size of its data, and the tensors of
-    a step are small, so `add` makes few calls: one `torch._foreach_copy_` of the weight gradients and one
-    `np.concatenate` of the weights into preallocated pending rows, and for the hidden layers a stack and one
-    reduction each (while h_l and ∂L/∂h_l are still in the cache). Everything that needs the weight rows
-    (norms, update ratios, histograms) waits for `flush`, which reduces all pending steps at once.
+    Every torch or numpy call costs microseconds of dispatch whatever the size of its data, and more inside a
+    training step than in a tight loop (the step's own work has pushed the call's code and data out of the
+    caches). So `add` makes three calls: one `torch._foreach_copy_` of every parameter gradient, one
+    `np.concatenate` of the weights and one `torch.stack` of the h_l and ∂L/∂h_l, each into the pending step's
+    row of a preallocated buffer. Everything else (norms, update ratios, saturation, histograms, the tracked
+    weight's ledger) waits for `flush`, which reduces all pending steps at once.
     """
 
     def __init__(self, weights: list[torch.Tensor], n_hidden: int, activation: str, dtype: torch.dtype,
@@ -148,38 +149,38 @@ class Recorder:
         W_l are not parameters themselves, so `weights_are_parameters` is False and only `others` count."""
         self.activation = activation
         self.n_layers, self.n_hidden = len(weights), n_hidden
+        self.shapes = [tuple(w.shape) for w in weights]
         self.sizes = np.array([w.numel() for w in weights])
         self.n_weights = int(self.sizes.sum())
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
+        self._groups: list[tuple[int, int]] = []  # runs [a, b) of consecutive layers with the same size
+        for k, size in enumerate(self.sizes):
+            if self._groups and self.sizes[self._groups[-1][0]] == size:
+                self._groups[-1] = (self._groups[-1][0], k + 1)
+            else:
+                self._groups.append((k, k + 1))
         self.w_flat = [w.detach().numpy().reshape(-1) for w in weights]  # share memory with the parameters
-        np_dtype = np.float64 if dtype == torch.float64 else np.float32
-        per_step = np.dtype(np_dtype).itemsize * 2 * self.n_weights
-        self.capacity = cap = int(max(1, min(32, PENDING_BYTES // max(per_step, 1))))
-        self.grads = np.empty((cap, self.n_weights), dtype=np_dtype)
-        self.snap = np.empty((cap + 1, self.n_weights), dtype=np_dtype)  # row 0: before the 1st pending step
-        grads = torch.from_numpy(self.grads)
-        # add() copies step k's gradients into these views of grads[k], one per weight matrix
-        self._grad_rows = [[grads[k, s: s + n].view(w.shape) for s, n, w in zip(self.starts, self.sizes, weights, strict=True)]
-                           for k in range(cap)]
+        self.np_dtype = np_dtype = np.float64 if dtype == torch.float64 else np.float32
         self.n_other = sum(t.numel() for t in others)
+        per_step = np.dtype(np_dtype).itemsize * (2 * self.n_weights + self.n_other)
+        # each gradient row: step k's weight gradients, then the other parameters' gradients (one copy for all)
+        self._flat = [(int(s), int(n), tuple(w.shape)) for s, n, w in zip(self.starts, self.sizes, weights, strict=True)]
+        at = self.n_weights
+        for t in others:
+            self._flat.append((at, t.numel(), tuple(t.shape)))
+            at += t.numel()
+        self.int_type = torch.int64 if dtype == torch.float64 else torch.int32
+        self.snap = np.empty((1, self.n_weights), dtype=np_dtype)
+        self._allocate(int(max(1, min(32, PENDING_BYTES // max(per_step, 1)))))
         self.weights_are_parameters = weights_are_parameters
-        self.other_grads = np.empty((cap, self.n_other), dtype=np_dtype)
-        other = torch.from_numpy(self.other_grads)
-        starts = np.concatenate([[0], np.cumsum([t.numel() for t in others])]).astype(int)
-        self._other_rows = [[other[k, a: a + t.numel()].view(t.shape) for a, t in zip(starts, others, strict=False)]
-                            for k in range(cap)]
-        # per step: loss, tracked w_old, ∂L/∂w, w_new, global gradient norm before clipping (NaN: not clipped)
-        self.small = np.empty((cap, 5))
-        self.h_norms = np.empty((cap, n_hidden))  # ‖∂L/∂h_l‖ per step
+        self._steps: list[tuple[float, float, tuple[float, float, float] | None]] = []  # loss, clip norm, tracked
+        self.track_index: int | None = None  # flat index of the weight whose ledger is read from the buffers
         self.hidden_shape: tuple[int, ...] | None = None  # (batch, width) of every h_l; buffers follow it
         self.pending = 0
         self.last_tensors: tuple = ()
         self.history = History(self.n_layers, n_hidden, max_steps)
         bits, bias = (52, 1023) if dtype == torch.float64 else (23, 127)
-        self.int_type = np.int64 if dtype == torch.float64 else np.int32
         self.bits, self.mask, self.n_exp = bits, 2 * bias + 1, 2 * bias + 2
-        self.offsets = (np.arange(cap)[:, None] * (self.n_layers * self.n_exp)
-                        + np.repeat(np.arange(self.n_layers) * self.n_exp, self.sizes)[None, :]).astype(self.int_type)
         # Binary exponent e covers [2^(e−bias), 2^(e−bias+1)); its decade is floor((e − bias)·log₁₀2).
         decade = np.floor((np.arange(self.n_exp) - bias) * math.log10(2)).astype(np.int64)
         bins = np.clip(decade - (HIST_LO - 1), 0, HIST_BINS - 1)
@@ -188,20 +189,37 @@ class Recorder:
         self.nonfinite: NonFinite | None = None
         self.begin()
 
-    def _hidden_buffers(self, shape: tuple[int, ...], dtype: torch.dtype) -> None:
-        """Scratch tensors for the stacked h_l and ∂L/∂h_l of one step, and the per-step saturation data.
+    def _allocate(self, cap: int) -> None:
+        """Buffers for `cap` pending steps: gradient rows, weight snapshots (row 0 is kept) and histogram keys."""
+        self.capacity = cap
+        self.grads = np.empty((cap, self.n_weights + self.n_other), dtype=self.np_dtype)
+        before = self.snap[0].copy()
+        self.snap = np.empty((cap + 1, self.n_weights), dtype=self.np_dtype)  # row 0: before the 1st pending step
+        self.snap[0] = before
+        grads = torch.from_numpy(self.grads)
+        # add() copies step k's gradients into these views of grads[k], one per parameter
+        self._grad_rows = [[grads[k, s: s + n].view(shape) for s, n, shape in self._flat] for k in range(cap)]
+        n_exp = 2 * (1023 if self.np_dtype == np.float64 else 127) + 2
+        offsets = (np.arange(cap)[:, None] * (self.n_layers * n_exp)
+                   + np.repeat(np.arange(self.n_layers) * n_exp, self.sizes)[None, :])
+        self._offsets = torch.from_numpy(offsets.astype(np.int64 if self.np_dtype == np.float64 else np.int32))
 
-        ReLU and leaky ReLU keep each unit's maximum over the batch (its count of dead units is taken at flush);
-        tanh and sigmoid keep the count of saturated values.
-        """
-        L = self.n_hidden
+    def follow(self, layer: int, row: int, col: int) -> None:
+        """Record the ledger (w_old, ∂L/∂w, w_new) of W_layer[row, col], read from the buffers at flush."""
+        self.track_index = int(self.starts[layer]) + row * self.shapes[layer][1] + col
+
+    def _hidden_buffers(self, shape: tuple[int, ...], dtype: torch.dtype) -> None:
+        """The pending steps' ∂L/∂h_l (first n_hidden rows) and h_l (last n_hidden rows), stacked per step.
+
+        They hold more bytes per step than the weights do for wide batches; all pending rows together stay within
+        PENDING_BYTES, so the number of steps held may shrink here (at the first step, when nothing is pending)."""
         self.hidden_shape = shape
-        self._stacked = torch.empty((L, *shape), dtype=dtype)
-        self._stacked_flat = self._stacked.view(L, -1)
-        if self.activation in ("relu", "leaky_relu"):
-            self._unit_max = torch.empty((self.capacity, L, shape[-1]), dtype=dtype)
-        else:
-            self._sat_counts = torch.zeros((self.capacity, L), dtype=torch.int64)
+        per_step = (2 * self.n_hidden * math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+                    + self.grads.itemsize * (self.grads.shape[1] + self.snap.shape[1]))  # all pending rows share it
+        cap = min(self.capacity, int(max(1, PENDING_BYTES // per_step)))
+        if cap < self.capacity:
+            self._allocate(cap)
+        self._hidden = torch.empty((self.capacity, 2 * self.n_hidden, *shape), dtype=dtype)
 
     @property
     def steps(self) -> int:
@@ -211,58 +229,69 @@ class Recorder:
         """Take the current weights as 'before the next step' (after a flush, an edit or a reset)."""
         np.concatenate(self.w_flat, out=self.snap[0])
 
-    def add(self, loss_value: float, tracked: tuple[float, float, float], w_grads, h_grads, hidden, out, loss,
-            other_grads=(), norm_before_clipping: float = math.nan, units=None) -> None:
+    def add(self, loss_value: float, tracked: tuple[float, float, float] | None, w_grads, h_grads, hidden, out,
+            loss, other_grads=(), norm_before_clipping: float = math.nan, units=None) -> None:
         """Store one step (after the optimiser's update); flush at once if the loss stopped being finite.
 
         The gradients are those the optimiser used (after any clipping); `norm_before_clipping` is the global
-        norm before it, or NaN when nothing was clipped. `units`: the activations φ(z_l) whose saturation or
-        death is counted, when they are not the hidden outputs h_l themselves (residual connections, post-norm)."""
+        norm before it, or NaN when nothing was clipped. `tracked` is (w_old, ∂L/∂w, w_new) of the followed
+        weight, or None to read it from the recorded rows (see `follow`). `units`: the activations φ(z_l) whose
+        saturation or death is counted, when they are not the hidden outputs h_l themselves (residual
+        connections, post-norm)."""
+        if self.n_hidden and self.hidden_shape is None:  # the first step: the hidden shape is known now
+            self._hidden_buffers(tuple(hidden[0].shape), hidden[0].dtype)  # (may reallocate every buffer)
         k = self.pending
-        torch._foreach_copy_(self._grad_rows[k], w_grads)
-        if self.n_other:
-            torch._foreach_copy_(self._other_rows[k], other_grads)
+        torch._foreach_copy_(self._grad_rows[k], [*w_grads, *other_grads])
         np.concatenate(self.w_flat, out=self.snap[k + 1])
-        self.small[k] = (loss_value, *tracked, norm_before_clipping)
         if self.n_hidden:
-            self._hidden_step(k, h_grads, hidden if units is None else units)
+            with torch.no_grad():
+                torch.stack([*h_grads, *(hidden if units is None else units)], out=self._hidden[k])
+        self._steps.append((loss_value, norm_before_clipping, tracked))
         self.last_tensors = (w_grads, h_grads, hidden, out, loss)
         self.pending += 1
         # A non-finite weight or gradient reaches the loss at the latest one step later; the flush then
         # finds the first step whose norms are not finite.
-        if not math.isfinite(loss_value) or self.pending == self.capacity:
+        if not math.isfinite(loss_value) or self.pending >= self.capacity:
             self.flush()
 
-    def _hidden_step(self, k: int, h_grads, hidden) -> None:
-        """‖∂L/∂h_l‖ and the saturation data of step k: a stack, then one reduction over all hidden layers."""
-        with torch.no_grad():
-            if tuple(hidden[0].shape) != self.hidden_shape:  # the first step
-                self._hidden_buffers(tuple(hidden[0].shape), hidden[0].dtype)
-            stacked = self._stacked
-            torch.stack(h_grads, out=stacked)
-            norms = torch.linalg.vector_norm(self._stacked_flat, dim=1).numpy()
-            if not np.isfinite(norms).all():  # a sum of squares overflowed (or a value is inf/NaN): redo exactly
-                norms = _row_norms(self._stacked_flat.numpy())
-            self.h_norms[k] = norms
-            if self.activation == "linear":
-                return
-            torch.stack(hidden, out=stacked)
-            if self.activation in ("relu", "leaky_relu"):
-                torch.amax(stacked, dim=1, out=self._unit_max[k])
-            elif self.activation == "tanh":
-                torch.sum(stacked.abs_() > SATURATION, dim=(1, 2), out=self._sat_counts[k])
-            else:  # sigmoid
-                torch.sum(stacked.sub_(0.5).abs_() > SATURATION - 0.5, dim=(1, 2), out=self._sat_counts[k])
+    def _hidden_rows(self, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """(p, L) ‖∂L/∂h_l‖ and (p, L) fraction of saturated (sigmoid, tanh) or dead (ReLU) units per layer.
 
-    def _saturation(self, p: int) -> np.ndarray:
-        """(p, L) fraction of saturated (sigmoid, tanh) or dead (ReLU) units in each hidden layer."""
-        if self.activation == "relu":  # dead: 0 for every sample in the batch (outputs are ≥ 0, so: max 0)
-            return (self._unit_max[:p] == 0).sum(dim=2).numpy() / self.hidden_shape[-1]
-        if self.activation == "leaky_relu":  # dead: on the negative side for every sample in the batch
-            return (self._unit_max[:p] <= 0).sum(dim=2).numpy() / self.hidden_shape[-1]
-        if self.activation in ("tanh", "sigmoid"):
-            return self._sat_counts[:p].numpy() / math.prod(self.hidden_shape)
-        return np.zeros((p, self.n_hidden))
+        ReLU: a unit is dead when it outputs 0 for every sample of the batch (its maximum is 0); leaky ReLU:
+        when it is on the negative side for every sample. tanh: |h| > 0.99; sigmoid: h outside (0.01, 0.99).
+        """
+        L = self.n_hidden
+        with torch.no_grad():
+            grads = self._hidden[:p, :L].reshape(p, L, -1)
+            norms = torch.linalg.vector_norm(grads, dim=2).numpy().astype(np.float64)
+            if not np.isfinite(norms).all():  # a sum of squares overflowed (or a value is inf/NaN): redo exactly
+                bad = ~np.isfinite(norms)
+                norms[bad] = _row_norms(grads.numpy()[bad])
+            h = self._hidden[:p, L:]
+            if self.activation == "relu":  # outputs are ≥ 0, so dead means: maximum over the batch is 0
+                saturation = (h.amax(dim=2) == 0).sum(dim=2).numpy() / self.hidden_shape[-1]
+            elif self.activation == "leaky_relu":
+                saturation = (h.amax(dim=2) <= 0).sum(dim=2).numpy() / self.hidden_shape[-1]
+            elif self.activation == "tanh":
+                saturation = (h.abs() > SATURATION).sum(dim=(2, 3)).numpy() / math.prod(self.hidden_shape)
+            elif self.activation == "sigmoid":
+                saturation = ((h - 0.5).abs() > SATURATION - 0.5).sum(dim=(2, 3)).numpy() / math.prod(self.hidden_shape)
+            else:
+                saturation = np.zeros((p, L))
+        return norms, saturation
+
+    def _tracked(self, p: int) -> np.ndarray:
+        """(p, 3) ledger of the followed weight: w before each step, ∂L/∂w (after clipping), w after it."""
+        given = [t for _, _, t in self._steps]
+        if all(t is not None for t in given):
+            return np.array(given, dtype=np.float64).reshape(p, 3)
+        i = self.track_index if self.track_index is not None else 0
+        out = np.empty((p, 3))
+        out[:, 0], out[:, 1], out[:, 2] = self.snap[:p, i], self.grads[:p, i], self.snap[1: p + 1, i]
+        for k, t in enumerate(given):
+            if t is not None:
+                out[k] = t
+        return out
 
     def flush(self) -> None:
         """Reduce the pending steps into history rows."""
@@ -270,21 +299,22 @@ class Recorder:
         if p == 0:
             return
         L1, L = self.n_layers, self.n_hidden
+        weight_grads = self.grads[:p, : self.n_weights]
         with np.errstate(all="ignore"):
             w_norms = self._layer_norms(self.snap[: p + 1])  # (p + 1, L1): before step 1, after each step
-            grad_w = self._layer_norms(self.grads[:p])
+            grad_w = self._layer_norms(weight_grads)
             delta = self._layer_norms(self.snap[1: p + 1] - self.snap[:p])
             ratio = delta / w_norms[:p]
             grad_norm = _row_norms(grad_w)
             parts = [grad_norm[:, None]] if self.weights_are_parameters else []
             if self.n_other:
-                parts.append(_row_norms(self.other_grads[:p])[:, None])
+                parts.append(_row_norms(self.grads[:p, self.n_weights:])[:, None])
             total = _row_norms(np.concatenate(parts, axis=1)) if parts else np.zeros(p)
-        small = self.small[:p]
-        total_raw = np.where(np.isnan(small[:, 4]), total, small[:, 4])
-        saturation = self._saturation(p) if L else np.zeros((p, 0))
-        rows = np.concatenate([small[:, :1], grad_norm[:, None], grad_w, self.h_norms[:p], w_norms[1:], ratio,
-                               saturation, small[:, 1:4], total_raw[:, None], total[:, None]], axis=1)
+        small = np.array([(loss, before) for loss, before, _ in self._steps], dtype=np.float64).reshape(p, 2)
+        total_raw = np.where(np.isnan(small[:, 1]), total, small[:, 1])
+        h_norms, saturation = self._hidden_rows(p) if L else (np.zeros((p, 0)), np.zeros((p, 0)))
+        rows = np.concatenate([small[:, :1], grad_norm[:, None], grad_w, h_norms, w_norms[1:], ratio,
+                               saturation, self._tracked(p), total_raw[:, None], total[:, None]], axis=1)
         first = self.history.n
         self.history.extend(rows, self._histograms(p))
         checked = rows[:, : 2 + L1 + L + L1]  # loss, norms of gradients and weights
@@ -295,6 +325,7 @@ class Recorder:
             else:  # an earlier step of the batch: its norms say where
                 self.nonfinite = self._from_norms(first + k + 1, rows[k])
         self.snap[0] = self.snap[p]
+        self._steps.clear()
         self.pending = 0
 
     def _from_norms(self, step: int, row: np.ndarray) -> NonFinite | None:
@@ -309,11 +340,15 @@ class Recorder:
         return None
 
     def _layer_norms(self, rows: np.ndarray) -> np.ndarray:
-        """(steps, all weights) → (steps, layers) Euclidean norms, exact wherever every element is finite."""
+        """(steps, all weights) → (steps, layers) Euclidean norms, exact wherever every element is finite.
+
+        Consecutive layers of one size (the hidden-to-hidden matrices) are reduced by a single einsum over a
+        (steps, layers, size) view: the same sums as one einsum per layer, in fewer calls."""
         out = np.empty((rows.shape[0], self.n_layers))
-        for k, (start, size) in enumerate(zip(self.starts, self.sizes, strict=True)):
-            block = rows[:, start: start + size]
-            out[:, k] = np.einsum("ij,ij->i", block, block)
+        for a, b in self._groups:
+            size = int(self.sizes[a])
+            block = rows[:, self.starts[a]: self.starts[a] + size * (b - a)].reshape(rows.shape[0], b - a, size)
+            out[:, a:b] = np.einsum("ijk,ijk->ij", block, block)
         np.sqrt(out, out=out)
         for k in np.flatnonzero(~np.isfinite(out).all(axis=0)):  # overflow in the sum of squares, or inf/NaN
             out[:, k] = _row_norms(rows[:, self.starts[k]: self.starts[k] + self.sizes[k]])
@@ -324,12 +359,13 @@ class Recorder:
 
         A bit shift and one bincount replace a log10 of every element; a value is binned by its power of
         two, so bin edges are exact to within a factor of 2. Zeros fall in the lowest bin, inf and NaN in
-        the highest.
+        the highest. torch's shift and its bincount of int32/int64 take the integers as they are (numpy's
+        bincount first converts them to int64), which makes this twice as fast as in numpy.
         """
-        exponent = np.right_shift(self.grads[:p].view(self.int_type), self.bits)
-        np.bitwise_and(exponent, self.mask, out=exponent)
-        np.add(exponent, self.offsets[:p], out=exponent)
-        counts = np.bincount(exponent.reshape(-1), minlength=p * self.n_layers * self.n_exp)
+        bits = torch.from_numpy(self.grads[:p, : self.n_weights]).view(self.int_type)
+        exponent = torch.bitwise_right_shift(bits, self.bits)
+        exponent.bitwise_and_(self.mask).add_(self._offsets[:p])
+        counts = torch.bincount(exponent.reshape(-1), minlength=p * self.n_layers * self.n_exp).numpy()
         per_decade = np.add.reduceat(counts.reshape(p, self.n_layers, self.n_exp), self.bin_starts, axis=2)
         return (per_decade / self.sizes[None, :, None]).astype(np.float16)
 

@@ -136,6 +136,7 @@ class Run:
     def _reset_records(self) -> None:
         self.recorder = Recorder(self.weights, self.n_hidden, self.config.activation, self.dtype, MAX_STEPS,
                                  [self.params[i] for i in self._others], not self._weightnorm)
+        self.recorder.follow(*self.track)
         self.initial_weight_norms = np.array([float(torch.linalg.vector_norm(w.detach(), dtype=torch.float64))
                                               for w in self.weights])
 
@@ -222,6 +223,7 @@ class Run:
         replay.replay(self.edits, self.steps_done)
         self.history.set_column("tracked", replay.history.arrays()["tracked"])
         self.track = track
+        self.recorder.follow(*track)
 
     def replay(self, edits: list[Edit], steps: int) -> None:
         pending = sorted(edits, key=lambda e: e.step)
@@ -297,14 +299,11 @@ class Run:
         for p, g in zip(self.params, p_grads, strict=True):
             p.grad = g
         before = clip_gradients(self.params, self.config.clip_norm, self.config.clip_value)
-        layer, row, col = self.track
-        tracked_weight = self.recorder.w_flat[layer].reshape(self.weights[layer].shape)
-        w_old = float(tracked_weight[row, col])
         self.optimizer.step()
         self._refresh_weights()
-        tracked = (w_old, float(w_grads[layer].numpy()[row, col]), float(tracked_weight[row, col]))
         loss_value = data_loss.item()  # recorded without the regularisation penalty, comparable across runs
-        self.recorder.add(loss_value, tracked, w_grads, h_grads, hidden, out, loss,
+        # the tracked weight's ledger (w_old, ∂L/∂w, w_new) is read from the recorder's rows (see follow())
+        self.recorder.add(loss_value, None, w_grads, h_grads, hidden, out, loss,
                           [p_grads[i] for i in self._others], before, units=units)
         return StepInfo(self.steps_done, loss_value, self.recorder.nonfinite)
 
