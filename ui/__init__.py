@@ -4,7 +4,13 @@ The shared helpers every page uses are importable from here (`ui.setup_page`, `u
 sections live in a module of their own (`ui.lab`, `ui.chain_rule`, …). Nothing here computes: `core/` does.
 """
 
-from ui.exports import chart, latex_download
+import os
+
+# One thread for torch's (OpenMP) parallel loops in every thread of this server, set before torch is imported:
+# Streamlit runs each rerun and each fragment in a new thread, and a per-thread setting would not reach them.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from ui.exports import chart, latex_download  # noqa: E402 (after the thread setting, before torch loads)
 from ui.inputs import number_field, numbers_field
 from ui.lecture_mode import LECTURE_CHART_HEIGHT, lecture, predicting, reveal
 from ui.ledger import render_ledger

@@ -421,6 +421,7 @@ def _instrument(run: Run) -> None:
 
     @st.fragment(run_every=TICK_SECONDS if _playing() else None)
     def instrument() -> None:
+        one_torch_thread()  # a fragment rerun runs in a thread of its own
         if _playing():
             if run.stopped or run.steps_done >= MAX_STEPS:
                 _set_playing(False)

@@ -28,6 +28,7 @@ def setup_page(title: str, icon: str = ":material/home:") -> None:
     st.set_page_config(page_title=f"{title} · {APP_TITLE}", page_icon=icon, layout="wide",
                        initial_sidebar_state="collapsed" if lecture() else "auto")
     st.session_state["_chart_n"] = 0  # numbers this run's export buttons
+    one_torch_thread()
     st.html(COMPACT_CSS)
     if lecture():
         st.html(LECTURE_CSS)
@@ -58,12 +59,15 @@ def tabbed_page(view: str, name: str, icon: str, title: str, intro: str, section
 
 
 def one_torch_thread() -> None:
-    """Run torch on one thread in this server process (called by the pages that train).
+    """Run torch on one thread in the current thread (called by every page run and by the lab's fragment).
 
     Many sessions share the machine's cores (two on Community Cloud): torch's default of one thread per core
     makes every request's threads spin against every other request's, and a step takes many times longer.
+    The setting is per thread and Streamlit runs each rerun in a new one, so it is renewed on every run
+    (`ui/__init__.py` also sets OMP_NUM_THREADS=1 before torch loads). Pages that never load torch skip it.
     """
-    import torch
+    import sys
 
-    if torch.get_num_threads() != 1:
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
         torch.set_num_threads(1)
