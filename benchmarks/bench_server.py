@@ -64,6 +64,9 @@ def browser_part() -> dict:
                 if click:
                     page.get_by_role(click[0], name=click[1], exact=True).click()
                     wait_idle(page)
+                if path == "/Training_lab":  # the ledger is one of the lab's lazy tabs
+                    page.get_by_role("tab", name="Update ledger").click()
+                    wait_idle(page)
                 if path == "/Through_time":
                     page.get_by_role("button", name="Train 400 steps").click()
                     wait_idle(page)
@@ -114,7 +117,7 @@ def main() -> None:
              "< 5 s")]
     rows += [(f"warm rerun: {name}", f"{ms:.0f} ms", "< 150 ms") for name, ms in reruns.items()]
     rows += [("training lab: instrumented steps/s (10 × 32, batch 64)", f"{rate:,.0f}", "—"),
-             ("training lab: instrumented / bare torch loop", f"{ratio:.2f}", "≥ 0.85"),
+             ("training lab: instrumented / bare torch loop", f"{ratio:.2f}", "≥ 0.90"),
              ("memory after the home page", f"{served['memory after the home page (MB)']:.0f} MB", "—"),
              *[(f"memory after {k.split()[2]} (peak so far)", f"{v[0]:.0f} MB ({v[1]:.0f} MB)", "—")
                for k, v in served.items() if k.startswith("memory after /")],

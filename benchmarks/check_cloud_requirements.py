@@ -55,6 +55,7 @@ def main() -> None:
                 page.get_by_text("−937,000").first.wait_for(timeout=60_000)
                 page.goto(url + "/Training_lab")
                 page.get_by_role("button", name="Run", exact=True).click()
+                page.get_by_role("tab", name="Update ledger").click(timeout=120_000)  # the ledger's lazy tab
                 page.get_by_text("W₁[1, 1] at step 100").first.wait_for(timeout=120_000)
                 errors = page.locator("[data-testid='stException']").count()
                 browser.close()

@@ -38,6 +38,10 @@ MAX_SESSIONS, MAX_SECONDS = 40, 900
 CONFIG = dict(depth=4, width=8, activation="tanh", init="xavier_normal", lr=0.05)
 
 
+STEPS_SHOWN_100 = """() => [...document.querySelectorAll("[data-testid='stMetric']")].some(m =>
+    m.innerText.startsWith("Steps") && m.querySelector("[data-testid='stMetricValue']").innerText === "100")"""
+
+
 def expected_ledger(seed: int) -> str:
     from core.training.config import TrainConfig
     from core.training.inspect_run import ledger_at
@@ -62,8 +66,11 @@ async def session(browser, url: str, seed: int, results: list, ready: list, go: 
         await go.wait()  # every session clicks at the same moment
         start = time.perf_counter()
         await page.get_by_role("button", name="Run", exact=True).click()
-        await page.get_by_text("W₁[1, 1] at step 100").first.wait_for(timeout=300_000)
+        await page.wait_for_function(STEPS_SHOWN_100, timeout=300_000)
         seconds = time.perf_counter() - start
+        await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+        await page.get_by_role("tab", name="Update ledger").click()  # the ledger is a lazy tab: open it
+        await page.get_by_text("W₁[1, 1] at step 100").first.wait_for(timeout=300_000)
         await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
         body = await page.inner_text("[data-testid='stMain']")
         metric = page.locator("[data-testid='stMetric']").filter(has_text="Steps").locator("[data-testid='stMetricValue']")
@@ -92,7 +99,7 @@ async def main_async(n: int) -> None:
             # the memory below is what students add, not one-time imports.
             await warm.goto(url + "/Training_lab?lab_seed=1000")
             await warm.get_by_role("button", name="Run", exact=True).click(timeout=120_000)
-            await warm.get_by_text("W₁[1, 1] at step 100").first.wait_for(timeout=120_000)
+            await warm.wait_for_function(STEPS_SHOWN_100, timeout=120_000)
             await warm.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
             await warm.close()
             await asyncio.sleep(1)
