@@ -347,6 +347,8 @@ LECTURE_LAB_CSS = """<style>
 .st-key-lab_status [data-testid="stMetricValue"] { font-size: 1.5rem; }
 .st-key-lab_status [data-testid="stMetricLabel"] p { font-size: 0.8rem; }
 </style>"""
+# The latest numbers can be as long as 2.998 × 10¹⁹: a size at which five of them fit a row without being cut.
+LAB_CSS = """<style>.st-key-lab_status [data-testid="stMetricValue"] { font-size: 1.75rem; }</style>"""
 TICK_SECONDS = 0.1  # Play redraws this often
 TICK_WORK = 0.04  # … after training for at most this long (at least one step)
 HEAT_NORMS = {"grad_w": "‖∂L/∂W_l‖", "grad_h": "‖∂L/∂h_l‖"}
@@ -371,10 +373,9 @@ def scenario_picker() -> None:
                                    and not st.session_state.get(KEY + "pending_steps")):
         active = None
     st.session_state[SCENARIO_PICK] = active
-    if ui.lecture():
-        st.html(LECTURE_LAB_CSS)
+    st.html(LECTURE_LAB_CSS if ui.lecture() else LAB_CSS)
     st.pills("Scenarios (one click sets everything and trains a few steps)", list(SCENARIOS), key=SCENARIO_PICK,
-             format_func=lambda k: SCENARIOS[k].label, on_change=_pick_scenario, width="stretch",
+             format_func=lambda k: SCENARIOS[k].label, on_change=_pick_scenario, width="content",
              label_visibility="collapsed", help="One click sets everything and trains a few steps.")
 
 
@@ -422,12 +423,12 @@ def _instrument(run: Run) -> None:
     @st.fragment(run_every=TICK_SECONDS if _playing() else None)
     def instrument() -> None:
         one_torch_thread()  # a fragment rerun runs in a thread of its own
+        _toolbar(run)  # first: a Pause click stops here, before another tick trains
         if _playing():
             if run.stopped or run.steps_done >= MAX_STEPS:
                 _set_playing(False)
                 st.rerun(scope="app")  # the Play button turns back, the details return
             _tick(run)
-        _toolbar(run)
         status_line(run)
         if run.steps_done == 0:
             return

@@ -18,10 +18,13 @@ import pandas as pd
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
-#: Vega expression that writes an integer tick k of a log₁₀ axis as 10ᵏ (superscript digits)
-POWER_OF_TEN_LABEL = ("'10' + replace(replace(replace(replace(replace(replace(replace(replace(replace(replace("
-                      "replace(format(datum.value, 'd'), '-', '⁻'), '0', '⁰'), '1', '¹'), '2', '²'), '3', '³'), "
-                      "'4', '⁴'), '5', '⁵'), '6', '⁶'), '7', '⁷'), '8', '⁸'), '9', '⁹')")
+_POWER = ("'10' + replace(replace(replace(replace(replace(replace(replace(replace(replace(replace("
+          "replace(format(round(datum.value), 'd'), '-', '⁻'), '0', '⁰'), '1', '¹'), '2', '²'), '3', '³'), "
+          "'4', '⁴'), '5', '⁵'), '6', '⁶'), '7', '⁷'), '8', '⁸'), '9', '⁹')")
+#: Vega expression for a tick of a log₁₀ axis: a whole power k as 10ᵏ (superscript digits); a tick between
+#: powers (an axis that spans less than a decade) as the plain value 10^tick, e.g. 2.5
+POWER_OF_TEN_LABEL = (f"abs(datum.value - round(datum.value)) < 1e-9 ? {_POWER} "
+                      ": format(pow(10, datum.value), '.3~g')")
 
 
 def power_of_ten(k: int) -> str:
