@@ -18,13 +18,22 @@ import pandas as pd
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
-_POWER = ("'10' + replace(replace(replace(replace(replace(replace(replace(replace(replace(replace("
-          "replace(format(round(datum.value), 'd'), '-', '⁻'), '0', '⁰'), '1', '¹'), '2', '²'), '3', '³'), "
-          "'4', '⁴'), '5', '⁵'), '6', '⁶'), '7', '⁷'), '8', '⁸'), '9', '⁹')")
-#: Vega expression for a tick of a log₁₀ axis: a whole power k as 10ᵏ (superscript digits); a tick between
-#: powers (an axis that spans less than a decade) as the plain value 10^tick, e.g. 2.5
-POWER_OF_TEN_LABEL = (f"abs(datum.value - round(datum.value)) < 1e-9 ? {_POWER} "
-                      ": format(pow(10, datum.value), '.3~g')")
+def _superscript(expr: str) -> str:
+    """A Vega expression writing the integer `expr` in superscript digits (− as ⁻)."""
+    out = f"format({expr}, 'd')"  # d3 writes a negative number with U+2212 (−), not a hyphen
+    for plain, sup in zip("−-0123456789", "⁻⁻⁰¹²³⁴⁵⁶⁷⁸⁹", strict=True):
+        out = f"replace({out}, '{plain}', '{sup}')"
+    return out
+
+
+_V = "datum.value"
+#: Vega expression for a tick of a log₁₀ axis or legend: a whole power k as 10ᵏ (superscript digits); a value
+#: between powers (an axis that spans less than a decade, a legend's end) as the number itself, written like
+#: the app's prose: plain from 10⁻³ to 10⁴, else m × 10ⁿ — never 3e+19
+POWER_OF_TEN_LABEL = (
+    f"abs({_V} - round({_V})) < 1e-9 ? '10' + {_superscript(f'round({_V})')} : "
+    f"({_V} >= -3 && {_V} < 4 ? format(pow(10, {_V}), ',.3~r') : "
+    f"format(pow(10, {_V} - floor({_V})), '.2~f') + ' × 10' + {_superscript(f'floor({_V})')})")
 
 
 def power_of_ten(k: int) -> str:
