@@ -8,13 +8,18 @@ import ui
 from core.app.lecture import SCENES, Result
 
 SCENE_KEY = "lec_scene"
+SLIDE_CHART_BOX = 310  # px: a slide's chart with its title, axes and legend
 JUMP_KEY = "lec_jump"
 # The slide fits a 1280 × 720 projector: the chart beside the story, the controls on one row, the spare
 # clicker keys (Page Up / Page Down) on buttons that take no room.
 SLIDE_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-bottom: 1rem; }
+[data-testid="stMain"] h1 { padding-top: 0; padding-bottom: 0.3rem; }
+[data-testid="stHeader"] { background: transparent; }  /* the title sits under the bar: keep it visible */
 .st-key-lec_clicker { display: none; }
+.st-key-lec_slide [data-testid="stVerticalBlock"] { gap: 0.6rem; }
 .st-key-lec_slide [data-testid="stMetricValue"] { font-size: 2.6rem; line-height: 1.15; white-space: normal; }
-.st-key-lec_slide [data-testid="stAlert"] p { font-size: 0.95rem; }
+.st-key-lec_slide [data-testid="stAlert"] p { font-size: 0.9rem; line-height: 1.35; }
 </style>"""
 
 
@@ -46,6 +51,14 @@ def _links(k: int) -> None:
         st.page_link(page, label=label, icon=":material/open_in_new:", query_params=query | shared)
 
 
+def _hint() -> None:
+    if ui.lecture():
+        st.caption("← / → or Page Up / Page Down (a clicker): previous / next scene.")
+    else:
+        st.caption("← / → or Page Up / Page Down move between scenes. Turn on *Lecture mode* in the sidebar for the "
+                   "projector, and *Predict, then reveal* to ask the room before each result.")
+
+
 def scene() -> None:
     """The current scene as a slide: its story, its live result (behind Reveal when predicting) with the key
     number large and the chart beside it, the links to its views, and the controls."""
@@ -55,36 +68,29 @@ def scene() -> None:
     k = st.session_state[SCENE_KEY]
     current = SCENES[k - 1]
     st.html(SLIDE_CSS)
-    st.caption(f"Lecture · scene {k} of {n}")
-    st.progress(k / n)
     st.title(current.title)
     res = result(k - 1)
     with st.container(key="lec_slide"):
-        left, right = st.columns([1, 1.3])
+        left, right = st.columns([1.1, 1.2])
         with left:
             st.markdown(current.story)
             ui.reveal(f"scene_{k}", current.question, lambda: _show(res))
         with right:
             if res.chart is not None and (not ui.predicting() or st.session_state.get(f"_revealed_scene_{k}")):
-                st.vega_lite_chart(res.chart, width="stretch")
+                st.vega_lite_chart(res.chart, width="stretch", height=SLIDE_CHART_BOX)  # legends included
             _links(k)
+            _hint()
     a, b, c = st.columns([1, 1, 2.4], vertical_alignment="bottom")
     a.button("Previous", icon=":material/arrow_back:", on_click=_go, args=(-1,), disabled=k == 1, shortcut="Left",
              width="stretch", key="lec_prev")
     b.button("Next", icon=":material/arrow_forward:", on_click=_go, args=(1,), disabled=k == n, shortcut="Right",
              width="stretch", key="lec_next")
     st.session_state[JUMP_KEY] = k
-    c.selectbox("Jump to scene", range(1, n + 1), format_func=lambda i: f"{i}. {SCENES[i - 1].title}", key=JUMP_KEY,
-                on_change=_jump, label_visibility="collapsed")
+    c.selectbox("Jump to scene", range(1, n + 1), format_func=lambda i: f"Scene {i} of {n} · {SCENES[i - 1].title}",
+                key=JUMP_KEY, on_change=_jump, label_visibility="collapsed")
     with st.container(key="lec_clicker"):  # a clicker sends Page Down / Page Up
         st.button("Previous scene", on_click=_go, args=(-1,), disabled=k == 1, shortcut="PageUp", key="lec_prev_pg")
         st.button("Next scene", on_click=_go, args=(1,), disabled=k == n, shortcut="PageDown", key="lec_next_pg")
-    if ui.lecture():
-        st.caption("← / → or Page Up / Page Down (a clicker) move between scenes. *Predict, then reveal* in the "
-                   "sidebar asks the room before each result.")
-    else:
-        st.caption("← / → or Page Up / Page Down move between scenes. Turn on *Lecture mode* in the sidebar for the "
-                   "projector, and *Predict, then reveal* to ask the room before each result.")
     handout_button()
 
 

@@ -47,6 +47,29 @@ def _spec(chart, height: int = SLIDE_CHART_HEIGHT) -> dict:
     return spec | {"height": height} if isinstance(spec.get("height"), int | float) else spec
 
 
+def _legend_inside(spec: dict, corner: str, y_domain: tuple[float, float]) -> dict:
+    """The spec with its colour legend drawn inside the plot, in room made below the curves by a wider y range
+    (a slide has no room under the plot for a three-line legend)."""
+    for layer in spec.get("layer", []):
+        encoding = layer.get("encoding", {})
+        colour = encoding.get("color")
+        if isinstance(colour, dict) and isinstance(colour.get("legend"), dict):
+            colour["legend"] = colour["legend"] | {"orient": corner, "fillColor": "white", "padding": 4}
+        if isinstance(encoding.get("y"), dict):
+            encoding["y"]["scale"] = encoding["y"].get("scale", {}) | {"domain": list(y_domain)}
+    return spec
+
+
+def _room_below(chain) -> tuple[float, float]:
+    """The y range of the through-time product chart with its lower part left free for the legend."""
+    import numpy as np
+
+    curves = np.concatenate([chain.log10_abs_product, chain.bound_log10, chain.notes_log10])
+    curves = curves[np.isfinite(curves)]
+    lo, hi = float(curves.min()), float(curves.max())
+    return (math.floor(lo - 2.2 * (hi - lo)), math.ceil(hi))
+
+
 def _lab_view(key: str, tab: str) -> dict[str, str]:
     """The training lab's link for a scenario: every setting of its config, its steps trained, one detail tab."""
     from core.app.page_views import LAB
@@ -146,7 +169,7 @@ def _through_time() -> Result:
     return Result(f"w_rec = 1.5, 50 steps: the notes' rule predicts 1.5⁵⁰ ≈ {sig(1.5 ** 50)}; the tanh unit gives "
                   f"|∂h₅₀/∂h₀| ≈ {times_ten(c.log10_abs_product[-1])} — it vanishes, because each factor is "
                   "w_rec·f'(z_t).", "|∂h₅₀/∂h₀|, tanh, w_rec = 1.5", times_ten(c.log10_abs_product[-1]),
-                  _spec(scalar_product_chart(c)))
+                  _legend_inside(_spec(scalar_product_chart(c)), "bottom-left", _room_below(c)))
 
 
 def _edge() -> Result:
