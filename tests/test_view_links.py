@@ -106,3 +106,14 @@ def test_the_hand_out_is_self_contained_and_holds_every_scene():
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
     assert not re.search(r"url\(\s*['\"]?\s*(?:https?:)?//", page, re.I) and "@import" not in page
     assert "<script" not in page.lower()
+
+
+def test_the_remedies_scene_opens_its_comparison_trained_with_the_scenes_numbers():
+    from core.numbers import sig
+
+    at = open_with("pages/3_Remedies.py", **SCENES[4].query)
+    outcomes = at.session_state["rem_outcomes"][1]
+    result = SCENES[4].result()
+    assert [o.diverged_at for o in outcomes][0] is not None  # the baseline explodes, as the scene says
+    assert sig(min(o.final_loss for o in outcomes[1:])) == result.value
+    assert at.query_params["rem_compared"] == "1"

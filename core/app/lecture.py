@@ -214,7 +214,9 @@ SCENES: tuple[Scene, ...] = (
           _lab_view("relu_nan", "Scenario & diagnosis"), _diagnosis),
     Scene("The remedies", "Clipping caps the step; He initialisation fixes the cause. The same exploding net, the "
           "same data and seed, 100 steps each.", "which one trains, and which one is healthy?",
-          "pages/3_Remedies.py", {"rem_baseline": "relu_nan"}, _remedies),
+          "pages/3_Remedies.py",
+          {"rem_baseline": "relu_nan", "rem_steps": "100", "rem_v0": "clip_norm", "rem_v1": "he", "rem_v2": "",
+           "rem_v3": "", "rem_compared": "1"}, _remedies),
     Scene("RNN vs LSTM", "A recurrent net multiplies by W_rec once per time step. The notes' rule says W_rec > 1 "
           "explodes; the chain rule says the factor is W_rec·f'(z), and LSTMs carry the error additively.",
           "explode or vanish, for w_rec = 1.5 and tanh?", "pages/4_Through_time.py",

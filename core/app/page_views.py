@@ -77,6 +77,7 @@ def _remedies_page() -> ViewSchema:  # built on first use: the remedies import t
           for i, default in enumerate((["clip_norm"], ["he"], ["batchnorm"], ["smaller_lr"]))),
         *(Field(f"rem_set_{r.key}", "float", r.setting.default, r.setting.lo, r.setting.hi)
           for r in REMEDIES.values() if r.setting is not None),
+        Field("rem_compared", "bool", False),  # the comparison was trained: opening the link trains it again
     ))
 
 
