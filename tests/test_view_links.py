@@ -117,3 +117,14 @@ def test_the_remedies_scene_opens_its_comparison_trained_with_the_scenes_numbers
     assert [o.diverged_at for o in outcomes][0] is not None  # the baseline explodes, as the scene says
     assert sig(min(o.final_loss for o in outcomes[1:])) == result.value
     assert at.query_params["rem_compared"] == "1"
+
+
+def test_a_replay_beyond_the_servers_work_limit_trains_what_it_may_and_says_so(monkeypatch):
+    import ui.lab
+    from core.budget import Budget
+
+    monkeypatch.setattr(ui.lab, "SERVER", Budget(work=4 * 8 * 25))  # 25 steps of a 4 × 8 network per request
+    at = open_with("pages/2_Training_lab.py", lab_depth="4", lab_width="8", lab_steps="100")
+    assert at.session_state["lab_run"].steps_done == 25
+    assert any("asks for 100 trained steps" in w.value and "reached 25" in w.value for w in at.warning)
+    assert at.query_params["lab_steps"] == "25"  # the link now describes what is on screen

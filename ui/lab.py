@@ -767,13 +767,15 @@ def replay_link(run: Run) -> None:
     if steps != run.steps_done:
         if run.steps_done:
             run.reset()
+        allowed = SERVER.steps_allowed(run.config.depth, run.config.width) or steps
         if steps:
-            st.toast(f"Replaying the linked run: {steps:,} steps from seed {run.config.seed}.",
+            st.toast(f"Replaying the linked run: {min(steps, allowed):,} steps from seed {run.config.seed}.",
                      icon=":material/replay:")
-            train(run, steps)
+            train(run, min(steps, allowed))
             if run.steps_done < steps and run.nonfinite is None:
                 st.warning(f"The link asks for {steps:,} trained steps; within this server's limits the replay "
-                           f"reached {run.steps_done:,}. The view shows those.", icon=":material/timer:")
+                           f"reached {run.steps_done:,}, which the view shows (press **Run** to train on).",
+                           icon=":material/timer:")
     inspect = int(link.get(KEY + "inspect_step", 0))  # type: ignore[call-overload]
     if 1 <= inspect <= run.steps_done:
         st.session_state[KEY + "inspect_chosen"] = inspect
