@@ -162,3 +162,26 @@ def test_a_lab_link_reopens_the_same_view_in_a_fresh_browser(browser, app_url):
     assert slider_value(again) == 2
     assert again.locator("[data-testid='stException']").count() == 0
     fresh.close()
+
+
+def test_the_hand_out_downloads_and_opens_without_a_network_request(browser, app_url, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    page.goto(app_url + "/Lecture")
+    wait_for_script(page, 120_000)
+    with page.expect_download(timeout=180_000) as download:
+        page.get_by_role("button", name="Lecture hand-out (HTML)").click()
+    path = tmp_path / "handout.html"
+    download.value.save_as(path)
+    page.close()
+    offline = browser.new_context(offline=True)
+    reader = offline.new_page()
+    requests: list[str] = []
+    reader.on("request", lambda r: requests.append(r.url))
+    reader.goto(path.as_uri())
+    reader.wait_for_load_state("load")
+    assert [u for u in requests if not u.startswith("file:")] == []
+    assert reader.locator("section").count() == len(SCENES)
+    for scene in SCENES:
+        assert reader.get_by_role("heading", name=scene.title).count() == 1
+    assert reader.locator("section svg").count() >= len(SCENES)
+    offline.close()
