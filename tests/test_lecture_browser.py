@@ -50,15 +50,11 @@ def test_the_presenter_keys_and_the_scene_list(browser, app_url):
     page = scene_page(browser, app_url, 5)  # a lecture started from a link at scene 5
     assert page.get_by_role("heading", name=SCENES[0].title).count() == 0
     assert "Turn on" not in page.inner_text("[data-testid='stMain']")  # lecture mode is already on
-    page.keyboard.press("ArrowRight")
-    page.get_by_role("heading", name=SCENES[5].title).wait_for(timeout=60_000)
-    page.keyboard.press("PageUp")
-    page.get_by_role("heading", name=SCENES[4].title).wait_for(timeout=60_000)
-    page.keyboard.press("ArrowLeft")
-    page.get_by_role("heading", name=SCENES[3].title).wait_for(timeout=60_000)
-    page.keyboard.press("PageDown")
-    page.get_by_role("heading", name=SCENES[4].title).wait_for(timeout=60_000)
-    wait_for_script(page)
+    for key, k in (("ArrowRight", 6), ("PageUp", 5), ("ArrowLeft", 4), ("PageDown", 5)):
+        page.keyboard.press(key)
+        page.get_by_role("heading", name=SCENES[k - 1].title).wait_for(timeout=60_000)
+        page.wait_for_url(f"**lec_scene={k}**", timeout=30_000)
+        wait_for_script(page)
     page.locator("[data-testid='stSelectbox']").first.click()
     page.get_by_role("option", name=f"Scene 2 of {len(SCENES)} · {SCENES[1].title}").click()
     page.get_by_role("heading", name=SCENES[1].title).wait_for(timeout=60_000)
