@@ -50,6 +50,7 @@ def test_the_presenter_keys_and_the_scene_list(browser, app_url):
     page = scene_page(browser, app_url, 5)  # a lecture started from a link at scene 5
     assert page.get_by_role("heading", name=SCENES[0].title).count() == 0
     assert "Turn on" not in page.inner_text("[data-testid='stMain']")  # lecture mode is already on
+    page.get_by_role("heading", name=SCENES[4].title).click()  # focus the page (as a presenter's first click does)
     for key, k in (("ArrowRight", 6), ("PageUp", 5), ("ArrowLeft", 4), ("PageDown", 5)):
         page.keyboard.press(key)
         page.get_by_role("heading", name=SCENES[k - 1].title).wait_for(timeout=60_000)

@@ -436,6 +436,7 @@ def _instrument(run: Run) -> None:
 
 
 def _instrument_views(run: Run) -> None:
+    """The instrument's content: buttons, numbers, the main charts and scrubber, then (not while playing) the rest."""
     _toolbar(run)
     status_line(run)
     if run.steps_done == 0:
