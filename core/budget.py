@@ -35,11 +35,15 @@ class Budget:
     seconds: float | None = None
     work: int | None = None
 
+    def steps_allowed(self, depth: int, width: int, runs: int = 1) -> int | None:
+        """The most steps one call may train at this size (None: no limit)."""
+        return None if self.work is None else max(1, self.work // max(1, depth * width * runs))
+
     def check_work(self, depth: int, width: int, steps: int, runs: int = 1) -> None:
         """Refuse, with the amount that is allowed, a call that asks for more work than the budget."""
         if self.work is None or depth * width * steps * runs <= self.work:
             return
-        allowed = max(1, self.work // max(1, depth * width * runs))
+        allowed = self.steps_allowed(depth, width, runs)
         raise ConfigError(f"{steps:,} steps{f' × {runs} runs' if runs > 1 else ''} of a {depth} × {width} network is "
                           f"more than one request may ask of a shared server; at this size train at most "
                           f"{allowed:,} steps at a time.")

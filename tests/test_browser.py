@@ -206,6 +206,8 @@ def test_lecture_mode_by_deep_link_at_projector_size(browser, app_url):
 
 def test_a_garbage_deep_link_shows_a_notice_not_a_traceback(browser, app_url):
     page = open_page(browser, app_url + "/Training_lab?lab_depth=%27%3Bdrop&lab_lr=1e999&evil=%3Cscript%3E")
+    page.locator("[data-testid='stMain'] [data-testid='stCode']").filter(has_text="lab_lr").first.wait_for(
+        timeout=60_000)  # the refused values, listed as literal text
     body = page.inner_text("[data-testid='stMain']")
     assert "could not be used" in body and "lab_depth" in body and "lab_lr" in body
     assert page.locator("[data-testid='stException']").count() == 0

@@ -96,7 +96,7 @@ def test_a_deep_link_sets_the_training_lab():
 
 def test_a_malformed_link_shows_a_notice_and_the_defaults():
     at = open_with("pages/4_Through_time.py", tt_w_rec="__import__('os')", tt_T="9999", tt_bogus="1")
-    text = all_text(at)
+    text = all_text(at) + "\n".join(c.value for c in at.code)
     assert "could not be used" in text
     assert "tt_w_rec" in text and "tt_T" in text and "'tt_bogus' is not a setting" in text
     assert next(s for s in at.slider if s.label == "w_rec").value == 1.5

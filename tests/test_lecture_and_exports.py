@@ -77,7 +77,7 @@ def test_latex_document_holds_the_equations():
 
 
 def test_every_scene_computes_its_result_live():
-    results = [scene.result() for scene in SCENES]
+    results = [scene.result().text for scene in SCENES]
     assert "−937,000" in results[0]
     assert "vanishes" in results[1]
     assert "5,470 times" in results[2]  # ‖∂L/∂h₁‖/‖∂L/∂h₂₀‖ = 5,466.4 at 3 significant digits

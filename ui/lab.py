@@ -14,6 +14,7 @@ import streamlit as st
 
 import ui
 from core.app.limits import SERVER
+from core.app.page_views import LAB_TABS
 from core.charts import training as tc
 from core.numbers import fmt
 from core.training import config as cfg
@@ -22,6 +23,7 @@ from core.training.diagnosis import diagnose_run, likely_cause
 from core.training.inspect_run import ledger_at, path_chain, weight_label
 from core.training.scenarios import SCENARIOS
 from core.training.trainer import Run
+from ui.links import linked, write_url
 from ui.page import one_torch_thread
 
 one_torch_thread()
@@ -352,8 +354,7 @@ LAB_CSS = """<style>.st-key-lab_status [data-testid="stMetricValue"] { font-size
 TICK_SECONDS = 0.08  # Play redraws this often (12 times a second when the server keeps up)
 TICK_WORK = 0.03  # … after training for at most this long (at least one step)
 HEAT_NORMS = {"grad_w": "‖∂L/∂W_l‖", "grad_h": "‖∂L/∂h_l‖"}
-DETAIL_TABS = ("Scenario & diagnosis", "Network", "Update ledger", "The notes' chain", "Weight norms",
-               "Update ratio", "Histograms", "Downloads")
+DETAIL_TABS = LAB_TABS  # their labels are values of the link's lab_tab
 
 
 def _pick_scenario() -> None:
@@ -389,6 +390,7 @@ def workbench() -> None:
         st.info("Fix the highlighted setting in the sidebar (*Network and training*) to build the network.",
                 icon=":material/tune:")
         return
+    replay_link(run)
     _train_pending(run)
     _instrument(run)
 
@@ -429,19 +431,27 @@ def _instrument(run: Run) -> None:
                 _set_playing(False)
                 st.rerun(scope="app")  # the Play button turns back, the details return
             _tick(run)
-        status_line(run)
-        if run.steps_done == 0:
-            return
-        step = _inspected_step(run)
-        _main_row(run, step)
-        _scrubber(run)
-        if _playing():
-            st.caption("Playing: pause for the details below (ledger, diagnosis, the notes' chain).")
-            return
-        _second_row(run)
-        _details(run, step)
+        _instrument_views(run)
+        if not _playing():  # a Step, a scrub or a tab reruns only this fragment: the address bar follows here
+            write_url("lab", view_values())
 
     instrument()
+
+
+def _instrument_views(run: Run) -> None:
+    """The instrument's content after its buttons: numbers, the main charts and scrubber, then (not while
+    playing) the rest."""
+    status_line(run)
+    if run.steps_done == 0:
+        return
+    step = _inspected_step(run)
+    _main_row(run, step)
+    _scrubber(run)
+    if _playing():
+        st.caption("Playing: pause for the details below (ledger, diagnosis, the notes' chain).")
+        return
+    _second_row(run)
+    _details(run, step)
 
 
 def _tick(run: Run) -> None:
@@ -713,3 +723,69 @@ def _cause_and_remedy(run: Run, d) -> None:
     query = {"rem_baseline": "lab", "rem_v0": remedy}
     st.page_link("pages/3_Remedies.py", label="Compare remedies on this very network", icon=":material/healing:",
                  query_params=query | ({"lecture": "1"} if ui.lecture() else {}))
+
+
+# ---------------------------------------------------------------- the view in a link: replayed, not stored
+
+
+def view_values() -> dict[str, object]:
+    """What the link carries beyond the settings: the trained steps, the inspected step (0 while it follows the
+    latest), the tracked weight (1-based), the heat map's norm and the open detail tab."""
+    run: Run | None = st.session_state.get(KEY + "run")
+    heat = st.session_state.get(KEY + "heat_norm", "grad_w")
+    tab = st.session_state.get(KEY + "tab", DETAIL_TABS[0])
+    values: dict[str, object] = {KEY + "steps": 0, KEY + "inspect_step": 0, KEY + "t_layer": 1, KEY + "t_row": 1,
+                                 KEY + "t_col": 1, KEY + "heat_norm": heat if heat in HEAT_NORMS else "grad_w",
+                                 KEY + "tab": tab if tab in DETAIL_TABS else DETAIL_TABS[0]}
+    if run is None:
+        return values
+    following = st.session_state.get(KEY + "follow", True)
+    chosen = st.session_state.get(KEY + "inspect_chosen", 0)
+    values |= {KEY + "steps": run.steps_done, KEY + "t_layer": run.track[0] + 1, KEY + "t_row": run.track[1] + 1,
+               KEY + "t_col": run.track[2] + 1,
+               KEY + "inspect_step": 0 if following or not 1 <= chosen <= run.steps_done else chosen}
+    return values
+
+
+def replay_link(run: Run) -> None:
+    """Restore the view a link describes: follow its weight, replay its steps from the seed (the run is
+    deterministic per config) within the server's limits, and inspect its step. Says what could not be done."""
+    link = linked("lab")
+    if not link:
+        return
+    for name in ("steps", "inspect_step"):  # only this link's request; the page writes them back from the run
+        st.session_state.pop(KEY + name, None)
+    track = tuple(int(link.get(KEY + k, 1)) - 1 for k in ("t_layer", "t_row", "t_col"))  # type: ignore[call-overload]
+    try:
+        run.retrack(track)  # type: ignore[arg-type]
+        st.session_state[KEY + "track"] = track
+        for k, v in zip(("t_layer", "t_row", "t_col"), track, strict=True):
+            st.session_state[KEY + k] = v + 1
+    except ConfigError as err:
+        for k in ("t_layer", "t_row", "t_col"):
+            st.session_state.pop(KEY + k, None)
+        st.warning(f"The link's tracked weight could not be used ({err}); the ledger follows "
+                   f"{weight_label(*run.track)} instead.", icon=":material/link_off:")
+    steps = int(link.get(KEY + "steps", 0))  # type: ignore[call-overload]
+    st.session_state.pop(KEY + "pending_steps", None)  # the link's steps, not a scenario's
+    if steps != run.steps_done:
+        if run.steps_done:
+            run.reset()
+        allowed = SERVER.steps_allowed(run.config.depth, run.config.width) or steps
+        if steps:
+            st.toast(f"Replaying the linked run: {min(steps, allowed):,} steps from seed {run.config.seed}.",
+                     icon=":material/replay:")
+            train(run, min(steps, allowed))
+            if run.steps_done < steps and run.nonfinite is None:
+                st.warning(f"The link asks for {steps:,} trained steps; within this server's limits the replay "
+                           f"reached {run.steps_done:,}, which the view shows (press **Run** to train on).",
+                           icon=":material/timer:")
+    inspect = int(link.get(KEY + "inspect_step", 0))  # type: ignore[call-overload]
+    if 1 <= inspect <= run.steps_done:
+        st.session_state[KEY + "inspect_chosen"] = inspect
+        st.session_state[KEY + "follow"] = False
+    else:
+        st.session_state[KEY + "follow"] = True
+        if inspect:
+            st.warning(f"The link inspects step {inspect:,}, but the run has {run.steps_done:,} steps: the view "
+                       "shows the latest.", icon=":material/link_off:")

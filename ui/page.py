@@ -43,16 +43,21 @@ def setup_page(title: str, icon: str = ":material/home:") -> None:
             flag_toggle("predict", "Predict, then reveal", "Hide each key result behind a Reveal button.")
 
 
-def tabbed_page(view: str, name: str, icon: str, title: str, intro: str, sections) -> None:
+def tabbed_page(view: str, name: str, icon: str, title: str, intro: str, sections, tab_key: str) -> None:
     """A whole page of a title, an introduction and tabs, with its sidebar, deep link and URL.
 
-    `view` is the page's schema in `core.app.page_views`; `sections` a list of (tab label, function that renders it).
+    `view` is the page's schema in `core.app.page_views`; `sections` a list of (tab label, function that renders it);
+    `tab_key` the schema's parameter for the open tab, so a link reopens it. Every tab is still built (its widgets
+    keep their values and stay in the link); switching tabs reruns the page to write the tab into the URL.
     """
     setup_page(name, icon)
     deep_link(view)
     st.title(title)
     st.markdown(intro)
-    for tab, (_, render) in zip(st.tabs([label for label, _ in sections]), sections, strict=True):
+    labels = [label for label, _ in sections]
+    if st.session_state.get(tab_key) not in labels:
+        st.session_state.pop(tab_key, None)
+    for tab, (_, render) in zip(st.tabs(labels, key=tab_key, on_change="rerun"), sections, strict=True):
         with tab:
             render()
     finish_page(view)

@@ -34,7 +34,7 @@ def workbench() -> None:
         choice, baseline, csv_bytes = _baseline()
         steps = st.slider("Steps per run", 20, 1000, 200, step=10, key=K + "steps")
         variants = _variants()
-        go = st.button("Compare", icon=":material/compare_arrows:", type="primary", width="stretch")
+        go = st.button("Compare", icon=":material/compare_arrows:", type="primary", width="stretch") or _linked()
         rank = st.button("Which fix works? (every remedy alone)", icon=":material/leaderboard:", width="stretch")
         settings = _settings()
     with right:
@@ -42,12 +42,20 @@ def workbench() -> None:
             _train(go, f"{_describe(choice, baseline)}, {steps:,} steps per run", baseline, variants, steps,
                    csv_bytes, settings)
             st.session_state[K + "last"] = "compare" if go else "rank"
+        st.session_state[K + "compared"] = K + "outcomes" in st.session_state  # a link replays the comparison
         if st.session_state.get(K + "last") == "rank":  # what was asked for last is in view first
             _ranking()
             _comparison()
         else:
             _comparison()
             _ranking()
+
+
+def _linked() -> bool:
+    """A link that showed a comparison: train it again on opening (the runs are deterministic per config)."""
+    from ui.links import linked
+
+    return linked("remedies").get(K + "compared") is True
 
 
 def _baseline() -> tuple[str, TrainConfig, bytes | None]:

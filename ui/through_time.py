@@ -149,6 +149,14 @@ def _seq_config() -> SeqConfig:
                      forget_bias=float(bias) if set_bias else None, clip_norm=float(tau) if clip else 0.0)
 
 
+def _linked_steps(done: int) -> int:
+    """The steps a link asks both networks to be trained (0: none, or already so many)."""
+    from ui.links import linked
+
+    want = linked("through_time").get(K + "trained")
+    return want if isinstance(want, int) and want != done else 0
+
+
 def rnn_lstm_section() -> None:
     st.markdown("An `nn.RNN` and an `nn.LSTM` with the same hidden size learn the same long-range memory task from "
                 "the same batches. The answer depends on the first part of the sequence, so the gradient must "
@@ -173,8 +181,13 @@ def rnn_lstm_section() -> None:
         runs = (SeqRun("rnn", config), SeqRun("lstm", config))
         st.session_state[K + "runs"] = runs
         rnn, lstm = runs
-    if step or train:
-        total = 1 if step else int(n)
+    replay = _linked_steps(rnn.steps)
+    if replay and rnn.steps:  # a link's run is replayed from the initial weights, as it was trained
+        runs = (SeqRun("rnn", config), SeqRun("lstm", config))
+        st.session_state[K + "runs"] = runs
+        rnn, lstm = runs
+    if step or train or replay:
+        total = replay or (1 if step else int(n))
         bar = st.progress(0.0, text="Training")
         deadline, cut = SERVER.deadline(), None
         try:
@@ -190,6 +203,7 @@ def rnn_lstm_section() -> None:
         bar.empty()
         if cut:
             st.warning(cut, icon=":material/timer:")
+    st.session_state[K + "trained"] = rnn.steps  # into the link: opening it replays as many steps
     if rnn.steps == 0:
         st.info("Press **Step** or **Train** to train both networks.", icon=":material/play_arrow:")
         return

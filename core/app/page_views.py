@@ -37,6 +37,12 @@ CHAIN = ViewSchema((
     Field("n_lr", "text", "0.01"),
 ))
 
+LAB_TABS = ("Scenario & diagnosis", "Network", "Update ledger", "The notes' chain", "Weight norms", "Update ratio",
+            "Histograms", "Downloads")  # the training lab's detail tabs
+LAB_HEAT_NORMS = ("grad_w", "grad_h")
+TT_TABS = ("① One recurrent unit", "② A matrix W_rec", "③ RNN vs LSTM")
+EDGE_TABS = ("① Butterfly effect", "② Order and chaos", "③ The cliff")
+
 _D = cfg.TrainConfig()
 LAB = ViewSchema((
     Field("lab_depth", "int", _D.depth, 1, cfg.MAX_RESIDUAL_DEPTH), Field("lab_width", "int", _D.width, 1, 256),
@@ -53,6 +59,11 @@ LAB = ViewSchema((
     Field("lab_loss", "choice", _D.loss, choices=cfg.LOSSES),
     Field("lab_batch_size", "int", _D.batch_size, 1, 5000), Field("lab_seed", "int", _D.seed, 0, 2**31 - 1),
     Field("lab_dtype", "choice", _D.dtype, choices=cfg.DTYPES),
+    # the view beyond the settings: the run replayed from the seed, the step, weight, norm and tab on screen
+    Field("lab_steps", "int", 0, 0, cfg.MAX_STEPS), Field("lab_inspect_step", "int", 0, 0, cfg.MAX_STEPS),
+    Field("lab_t_layer", "int", 1, 1, cfg.MAX_RESIDUAL_DEPTH + 1), Field("lab_t_row", "int", 1, 1, 256),
+    Field("lab_t_col", "int", 1, 1, 256), Field("lab_heat_norm", "choice", "grad_w", choices=LAB_HEAT_NORMS),
+    Field("lab_tab", "choice", LAB_TABS[0], choices=LAB_TABS),
 ))
 
 
@@ -66,6 +77,7 @@ def _remedies_page() -> ViewSchema:  # built on first use: the remedies import t
           for i, default in enumerate((["clip_norm"], ["he"], ["batchnorm"], ["smaller_lr"]))),
         *(Field(f"rem_set_{r.key}", "float", r.setting.default, r.setting.lo, r.setting.hi)
           for r in REMEDIES.values() if r.setting is not None),
+        Field("rem_compared", "bool", False),  # the comparison was trained: opening the link trains it again
     ))
 
 
@@ -75,7 +87,7 @@ TT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1)
 def _through_time() -> ViewSchema:
     from core.recurrent.matrix import W_INIT_LABELS
     from core.recurrent.scalar import RNN_ACTIVATIONS
-    from core.recurrent.sequence import TASK_LABELS
+    from core.recurrent.sequence import MAX_SEQ_STEPS, TASK_LABELS
 
     return ViewSchema((
         Field("tt_w_rec", "float", 1.5, -4.0, 4.0), Field("tt_T", "int", 50, 1, 200),
@@ -92,6 +104,8 @@ def _through_time() -> ViewSchema:
         Field("tt_fb_on", "bool", False), Field("tt_fb", "float", 1.0, -10.0, 10.0),
         Field("tt_clip_on", "bool", False), Field("tt_tau", "float", 1.0, 1e-6, 1e6),
         Field("tt_n_steps", "int", 400, 1, 2000),
+        Field("tt_tab", "choice", TT_TABS[0], choices=TT_TABS),
+        Field("tt_trained", "int", 0, 0, MAX_SEQ_STEPS),  # RNN vs LSTM: steps both nets are trained (replayed)
     ))
 
 EDGE_CONFIGS = ("he_relu", "relu_nan", "big_lr", "relu_big_init", "sigmoid_default", "lab")
@@ -108,6 +122,7 @@ EDGE = ViewSchema((
     Field("edge_w0", "float", 5.0, 1.0, 8.0), Field("edge_b0", "float", -2.63, -5.0, 1.0),
     Field("edge_lr", "float", 0.5, options=EDGE_LRS), Field("edge_tau", "float", 1.0, 0.01, 100.0),
     Field("edge_gd_steps", "int", 30, 1, 200),
+    Field("edge_tab", "choice", EDGE_TABS[0], choices=EDGE_TABS),
 ))
 
 LECTURE_PATH = ViewSchema((Field("lec_scene", "int", 1, 1, 7),))
