@@ -248,3 +248,25 @@ def test_the_diagnosis_names_a_cause_and_links_to_the_remedies_with_this_network
     assert "**Likely cause — initial scale.**" in text and "Try **He/Kaiming initialisation**" in text
     link = next(p for p in at.get("page_link") if "Compare remedies" in p.proto.label)
     assert link.proto.page.endswith("3_Remedies.py") or "Remedies" in link.proto.page
+
+
+def test_the_notes_chain_names_a_culprit_only_when_a_factor_amplifies():
+    """QA: Healthy He-ReLU showed 'Biggest culprit: φ'(z₆[1]) = 1' beside a factor of 0, and ReLU → NaN showed
+    'Biggest culprit: ∂L/∂ŷ₁ = NaN'."""
+    import pandas as pd
+
+    at = lab()
+    for key in ("he_relu", "relu_nan"):
+        pick_scenario(at, key)
+        open_tab(at, "The notes' chain")
+        table = next(df.value for df in at.dataframe if "running product" in str(df.value.columns.tolist()))
+        table = table.data if hasattr(table, "data") else pd.DataFrame(table)
+        caption = next(c.value for c in at.caption if "One path's term" in c.value)
+        effects = list(table["effect"])
+        if "amplifies (|f| > 1)" not in effects:
+            assert "culprit:" not in caption.lower() or "No culprit" in caption, (key, caption)
+        if "not finite" in effects:
+            assert "is not finite" in caption, caption
+        elif "0" in list(table["value"]):
+            assert "= 0 kills the whole product" in caption, caption
+        open_tab(at, "Scenario & diagnosis")

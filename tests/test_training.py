@@ -716,3 +716,19 @@ def test_the_ledger_follows_the_new_weight_for_the_steps_after_a_retrack():
     reference = Run(REPRO, track=target)
     reference.run(12)
     assert np.array_equal(arrays(run)["tracked"], arrays(reference)["tracked"])
+
+
+def test_path_chain_names_a_culprit_only_when_a_factor_amplifies():
+    """QA: 'Biggest culprit: φ'(z₆[1]) = 1' while another factor was 0; 'Biggest culprit: ∂L/∂ŷ₁ = NaN'."""
+    from core.training.inspect_run import PathChain, PathFactor
+
+    def chain(*values):
+        return PathChain((0,), tuple(PathFactor(f"f{i}", v) for i, v in enumerate(values)), (), 0)
+
+    killed = chain(0.5, 1.0, 0.0)
+    assert killed.culprit is None and killed.summary == "f2 = 0 kills the whole product"
+    assert chain(0.5, 1.0, 0.9).culprit is None and "no culprit" in chain(0.5, 1.0, 0.9).summary
+    assert chain(0.5, -3.0, 2.0).culprit == 1 and chain(0.5, -3.0, 2.0).summary == "biggest culprit: f1 = −3 (|f| > 1)"
+    nan = chain(math.nan, 3.0)
+    assert nan.culprit is None and "f0 is not finite (NaN)" in nan.summary and "culprit" not in nan.summary
+    assert "biggest amplifier is f0 = 4" in chain(4.0, 0.0).summary

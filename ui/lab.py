@@ -330,9 +330,10 @@ def path_panel(run: Run) -> None:
     })
     st.dataframe(df.style.apply(lambda r: ["font-weight: bold; background-color: #fde0d0"] * len(r)
                                 if r.name == culprit else [""] * len(r), axis=1), hide_index=True, width="stretch")
+    summary = chain.summary
     st.caption(f"One path's term of ∂L/∂W₁[{path[1] + 1}, {path[0] + 1}] for the first training sample at the "
-               f"current weights; the full gradient sums such products over every path. Biggest culprit: "
-               f"**{chain.factors[culprit].name} = {_g(chain.factors[culprit].value)}**.")
+               f"current weights; the full gradient sums such products over every path. {summary[0].upper()}"
+               f"{summary[1:]}.")
 
 
 
