@@ -301,6 +301,11 @@ def sig(value: float, digits: int = 3, plain_range: tuple[int, int] = (-4, 7)) -
     return fmt(float(f"{value:.{digits}g}"), plain_range=plain_range).removeprefix("≈ ")
 
 
+def power_of_ten(k: int) -> str:
+    """10ᵏ for a whole k, written with superscripts: 10⁻¹⁰, 10³ (never 1e-10)."""
+    return "10" + str(int(k)).translate(_SUPERSCRIPT)
+
+
 def times_ten(exponent: float, digits: int = 2) -> str:
     """10^x for a real x given as its exponent (e.g. a log10 of a number far beyond float64), as `d.d × 10ⁿ`."""
     if not math.isfinite(exponent):

@@ -270,3 +270,14 @@ def test_the_notes_chain_names_a_culprit_only_when_a_factor_amplifies():
         elif "0" in list(table["value"]):
             assert "= 0 kills the whole product" in caption, caption
         open_tab(at, "Scenario & diagnosis")
+
+
+@pytest.mark.parametrize(("key", "value", "shown"), [("lab_lr", "100", "1 × 10⁻⁶ … 10"),
+                                                     ("lab_init_scale", "1e7", "−1,000,000 … 1,000,000")])
+def test_an_out_of_range_setting_states_its_range_without_e_notation(key, value, shown):
+    """QA: 'outside the allowed range 1e-06 … 10' and '-1e+06 … 1e+06'."""
+    at = lab()
+    at.text_input(key=key).set_value(value).run()
+    errors = [e.value for e in at.error if "outside the allowed range" in e.value]
+    assert errors and shown in errors[0], errors
+    assert "e-0" not in errors[0] and "e+0" not in errors[0]

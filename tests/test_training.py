@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from core.budget import Budget
+from core.numbers import power_of_ten
 from core.training.config import LIMITS, MAX_STEPS, ConfigError, TrainConfig
 from core.training.data import make_dataset, parse_csv
 from core.training.diagnosis import diagnose
@@ -158,7 +159,7 @@ def test_histogram_rows_are_fractions_within_the_factor_two_bounds():
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_histogram_bins_powers_of_two_into_their_decades(dtype):
     """Gradients that are exact powers of two sit inside one decade, so each must land in the bin whose label names
-    that decade (labels from hist_labels(): '< 1e-10', '1e-7 … 1e-6', '≥ 1e10, inf, NaN'); 0 goes to the lowest."""
+    that decade (labels from hist_labels(): '< 10⁻¹⁰', '10⁻⁷ … 10⁻⁶', '≥ 10¹⁰, inf, NaN'); 0 goes to the lowest."""
     values = [0.0, 2.0**-40, 2.0**-30, 2.0**-20, -0.5, 8.0, 2.0**30, -(2.0**40)]
     labels = hist_labels()
 
@@ -166,7 +167,7 @@ def test_histogram_bins_powers_of_two_into_their_decades(dtype):
         if v == 0 or abs(v) < 10.0**HIST_LO:
             return labels[0]
         k = math.floor(math.log10(abs(v)))
-        return labels[-1] if k >= HIST_HI else f"1e{k} … 1e{k + 1}"
+        return labels[-1] if k >= HIST_HI else f"{power_of_ten(k)} … {power_of_ten(k + 1)}"
 
     weight = torch.zeros(2, 4, dtype=dtype)
     recorder = Recorder([weight], 0, "linear", dtype, 10)
@@ -732,3 +733,10 @@ def test_path_chain_names_a_culprit_only_when_a_factor_amplifies():
     nan = chain(math.nan, 3.0)
     assert nan.culprit is None and "f0 is not finite (NaN)" in nan.summary and "culprit" not in nan.summary
     assert "biggest amplifier is f0 = 4" in chain(4.0, 0.0).summary
+
+
+def test_histogram_labels_write_powers_of_ten_with_superscripts():
+    """QA: the lab's Histograms tab read '< 1e-10', '1e-10 … 1e-9', '≥ 1e10, inf, NaN'."""
+    labels = hist_labels()
+    assert labels[0] == "< 10⁻¹⁰" and labels[1] == "10⁻¹⁰ … 10⁻⁹" and labels[-1] == "≥ 10¹⁰, inf, NaN"
+    assert len(labels) == HIST_BINS and not any("e" in label.replace("inf", "") for label in labels)

@@ -75,7 +75,10 @@ def _number(label: str, name: str, help: str | None = None) -> float | None:
     if value is None:
         return None
     if not lo <= value <= hi:
-        st.error(f"{label}: {fmt(value)} is outside the allowed range {lo:g} … {hi:g}.", icon=":material/warning:")
+        from core.numbers import sig  # × 10ⁿ, never e-notation
+
+        st.error(f"{label}: {fmt(value)} is outside the allowed range {sig(lo, 4)} … {sig(hi, 4)}.",
+                 icon=":material/warning:")
         return None
     return float(value)
 
