@@ -281,3 +281,20 @@ def test_an_out_of_range_setting_states_its_range_without_e_notation(key, value,
     errors = [e.value for e in at.error if "outside the allowed range" in e.value]
     assert errors and shown in errors[0], errors
     assert "e-0" not in errors[0] and "e+0" not in errors[0]
+
+
+def test_the_remedies_link_never_repeats_the_remedy_it_suggests():
+    """QA: ReLU, init too large → 'Compare remedies on this very network' opened Remedies with Variant 1 =
+    He/Kaiming and Variant 2 = He/Kaiming (the page's default)."""
+    from urllib.parse import parse_qs
+
+    from tests.test_deep_links import open_with
+
+    at = pick_scenario(lab(), "relu_big_init")
+    link = next(p for p in at.get("page_link") if "Compare remedies" in p.proto.label)
+    query = {k: v[0] for k, v in parse_qs(link.proto.query_string).items()}
+    variants = [query[f"rem_v{i}"] for i in range(4)]
+    assert variants[0] == "he" and len(set(variants)) == 4, query
+    page = open_with("pages/3_Remedies.py", **query)
+    chosen = [tuple(page.multiselect(key=f"rem_v{i}").value) for i in range(4)]
+    assert chosen[0] == ("he",) and len(set(chosen)) == 4, chosen

@@ -713,6 +713,10 @@ def _cause_and_remedy(run: Run, d) -> None:
     st.markdown(f"**Likely cause — {cause.setting}.** {cause.text}{tail}")
     if remedy is None:
         return
-    query = {"rem_baseline": "lab", "rem_v0": remedy}
+    # Variant 1 is the remedy to try; the other variants are the page's defaults without it (never the same twice).
+    from ui.remedies import DEFAULT_VARIANTS
+
+    others = [k for keys in DEFAULT_VARIANTS for k in keys if k != remedy][:len(DEFAULT_VARIANTS) - 1]
+    query = {"rem_baseline": "lab", "rem_v0": remedy} | {f"rem_v{i + 1}": k for i, k in enumerate(others)}
     st.page_link("pages/3_Remedies.py", label="Compare remedies on this very network", icon=":material/healing:",
                  query_params=query | ({"lecture": "1"} if ui.lecture() else {}))
