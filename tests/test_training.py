@@ -740,3 +740,38 @@ def test_histogram_labels_write_powers_of_ten_with_superscripts():
     labels = hist_labels()
     assert labels[0] == "< 10⁻¹⁰" and labels[1] == "10⁻¹⁰ … 10⁻⁹" and labels[-1] == "≥ 10¹⁰, inf, NaN"
     assert len(labels) == HIST_BINS and not any("e" in label.replace("inf", "") for label in labels)
+
+
+def test_the_output_maps_legend_writes_huge_outputs_times_ten_to_the_n():
+    """QA: for 'LR too large' the legend of 'What the network computes' read −300,000,000,000,000,000,000 and squeezed
+    the map; rendered by Vega (vl-convert), its labels are now d.dd × 10ⁿ."""
+    import json
+    import re
+
+    import vl_convert as vlc
+
+    from core.charts.training import surface_chart
+    from core.training.surface import surface
+
+    run = Run(SCENARIOS["big_lr"].config)
+    run.run(SCENARIOS["big_lr"].steps)
+    chart = surface_chart(surface(run))
+    svg = vlc.vegalite_to_svg(json.loads(json.dumps(chart.to_dict())))
+    labels = re.findall(r">([^<]*)</text>", svg)
+    numbers = [t for t in labels if re.search(r"\d", t)]
+    assert numbers and not [t for t in numbers if len(t) > 14], numbers
+    assert not [t for t in numbers if re.search(r"\d,\d{3},\d{3},\d{3}", t)], numbers
+
+
+def test_times_ten_labels_in_vega():
+    import re
+
+    import vl_convert as vlc
+
+    from core.charts.template import TIMES_TEN_LABEL
+
+    spec = {"data": {"values": [{"v": -3e20, "x": 0}, {"v": 5e19, "x": 1}]}, "mark": "point",
+            "encoding": {"x": {"field": "x", "type": "quantitative"},
+                         "y": {"field": "v", "type": "quantitative", "axis": {"labelExpr": TIMES_TEN_LABEL}}}}
+    labels = set(re.findall(r">([^<]*)</text>", vlc.vegalite_to_svg(spec)))
+    assert "−3 × 10²⁰" in labels and "5 × 10¹⁹" in labels

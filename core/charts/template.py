@@ -24,6 +24,23 @@ POWER_OF_TEN_LABEL = ("'10' + replace(replace(replace(replace(replace(replace(re
                       "'4', '⁴'), '5', '⁵'), '6', '⁶'), '7', '⁷'), '8', '⁸'), '9', '⁹')")
 
 
+def _superscript_expr(expr: str) -> str:
+    """A Vega expression that writes the digits and minus of the string `expr` as superscripts (every occurrence)."""
+    for plain, sup in zip("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹", strict=True):
+        expr = f"replace({expr}, regexp('{plain}', 'g'), '{sup}')"
+    return expr
+
+
+_EXPONENT = "floor(log(abs(datum.value)) / LN10 + 1e-9)"
+_EXPONENT_TEXT = _superscript_expr(f"format({_EXPONENT}, 'd')")
+#: Vega expression for a legend's or an axis's labels: plain (',.4~g') between 10⁻³ and 10⁴, else d.dd × 10ⁿ —
+#: the app's one human number format, never '−300,000,000,000,000,000,000' or '3e+20'.
+TIMES_TEN_LABEL = (f"abs(datum.value) >= 1e4 || (datum.value != 0 && abs(datum.value) < 1e-3) ? "
+                   f"replace(format(datum.value / pow(10, {_EXPONENT}), '.3~f'), '-', '−') + ' × 10' + "
+                   f"{_EXPONENT_TEXT} : "
+                   "replace(format(datum.value, ',.4~g'), '-', '−')")
+
+
 def power_of_ten(k: int) -> str:
     """10ᵏ with superscript digits, the label POWER_OF_TEN_LABEL draws (for tests and prose)."""
     return "10" + str(int(k)).translate(_SUPERSCRIPT)
