@@ -192,7 +192,10 @@ class Formatted:
     exact: bool
 
 
-def format_value(value: object, *, significant: int = 12, plain_range: tuple[int, int] = (-6, 17)) -> Formatted:
+ROUNDED_DIGITS = 4  # significant digits of a rounded (inexact) value on screen, as `sig` and the lab's numbers use
+
+
+def format_value(value: object, *, significant: int = ROUNDED_DIGITS, plain_range: tuple[int, int] = (-6, 17)) -> Formatted:
     """Format a number exactly when it has at most 30 significant digits, else rounded (marked ≈).
 
     Plain positional notation with thousands separators inside `plain_range` of powers of ten,
