@@ -215,3 +215,15 @@ def test_the_finite_evidence_names_the_records_that_are_not_finite():
     h = {"loss": np.array([1.0, 0.5]), "grad_h": np.array([[1.0, 2.0], [np.inf, 1.0]]),
          "weight": np.ones((2, 2))}
     assert _finite_text(h) == "the loss stays finite, but these records are inf or NaN: ‖∂L/∂h_l‖ from step 2"
+
+
+def test_an_overflow_is_never_called_vanishing():
+    """Found by tests/test_fuzz.py: dead ReLU layers pass exactly 0 back (ratio 0) while the loss overflows to inf
+    at step 6; the verdict was 'vanishing' beside 'NaN or inf in training: yes'."""
+    config = TrainConfig(depth=3, width=1, activation="relu", init="constant", init_scale=1e6, bias_init=-1e6,
+                         input_scale=1e-6, dataset="regression", n_samples=16, optimizer="sgd", lr=1e-6, batch_size=1,
+                         seed=0, normalize_inputs=True)
+    run = Run(config)
+    run.run(8)
+    assert run.nonfinite is not None
+    assert diagnose_run(run).verdict == "exploding"

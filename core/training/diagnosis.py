@@ -305,6 +305,8 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
     # one at the last layer (or, with no such ratio, when the run does not train): a net whose gradient grows towards
     # the input is not starved, however many of one layer's units are saturated.
     starved = saturated and (bool(depth_gain < 1) or (math.isnan(depth_gain) and poor))
+    if nan_loss:  # an overflow is never "vanishing", even where a dead layer passes no gradient back
+        return verdict("exploding", f"Exploding gradients: the numbers became inf or NaN by step {steps}.")
     if tiny or starved:
         return verdict("vanishing", f"Vanishing gradients: by step {steps} the signal that reaches the first "
                        "layers is too small to train them" + (f" (×{_g(depth_gain)} from layer {L} to layer 1 at step {gain_step})"
@@ -312,11 +314,9 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
                                           if silent else "") + "."
                        + (f" {sat_now[sat_layer]:.0%} of layer {sat_layer + 1}'s units are {kind} at step {steps}."
                           if starved else ""))
-    if (persistent and big_weights) or nan_loss:
-        return verdict("exploding", "Exploding gradients: "
-                       + (f"the numbers became inf or NaN by step {steps}." if nan_loss else
-                          f"by step {steps} the gradient norm has stayed above {_g(threshold)} and the weights keep "
-                          "growing, although the steps are not large for the weights."))
+    if persistent and big_weights:
+        return verdict("exploding", f"Exploding gradients: by step {steps} the gradient norm has stayed above "
+                       f"{_g(threshold)} and the weights keep growing, although the steps are not large for the weights.")
     if rising:
         return verdict("diverging", f"The loss is rising by step {steps} (mean over {over}: {_g(end)}, "
                        f"{_g(_times(end, best))} times {best_words}, {_g(best)}) although neither the gradients nor "
