@@ -33,7 +33,7 @@ def workbench() -> None:
     st.markdown(f"Here each remedy is trained against the same network, the baseline you choose (now: "
                 f"*{BASELINES.get(chosen, chosen)}*): identical data, the same seed, and so the same initial weights "
                 "wherever the architecture allows.")
-    left, right = st.columns([1, 2.2], gap="large")
+    left, right = st.columns([1, 2.5], gap="large")
     with left:
         choice, baseline, csv_bytes = _baseline()
         steps = st.slider("Steps per run", 20, 1000, 200, step=10, key=K + "steps")
@@ -173,8 +173,8 @@ def _ranking() -> None:
                "no better than a constant guess. Sorted by verdict, then by final loss against the constant guess.")
     # The whole width of the column, table above chart: every verdict and number in full, every remedy labelled.
     st.dataframe(pd.DataFrame(cc.ranking_rows(rows)), hide_index=True, width="stretch",
-                 column_config={"remedy": st.column_config.TextColumn(width="medium"),
-                                "verdict": st.column_config.TextColumn(width="medium")})
+                 column_config={"final loss": st.column_config.TextColumn(
+                     help="In brackets: the final loss ÷ the loss of a constant guess (100% = learnt nothing).")})
     ui.chart(cc.ranking_chart(rows))
     with st.expander("The evidence, remedy by remedy", expanded=not ui.lecture()):
         for kind in VERDICT_ORDER:

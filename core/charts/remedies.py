@@ -114,9 +114,9 @@ def ranking_rows(rows) -> list[dict]:
         table.append({
             "remedy": o.label,
             "verdict": kind,
+            # one column for the loss and its share of a constant guess's: the table fits beside the controls
             "final loss": "diverged at step " + str(o.diverged_at) if o.diverged_at is not None
-            else fmt_g(o.final_loss),
-            "÷ no-learning loss": "—" if not np.isfinite(rel) else f"{rel:.0%}",
+            else fmt_g(o.final_loss) + ("" if not np.isfinite(rel) else f" ({rel:.0%})"),
             "largest ‖∂L/∂θ‖": fmt_g(o.max_grad_norm),
         })
     return table
@@ -150,7 +150,7 @@ def ranking_chart(rows) -> alt.LayerChart:
     lines = pd.DataFrame({"at": [TRAINED, 1.0], "what": [f"trained: below {TRAINED:.0%}", "a constant guess"]})
     rules = alt.Chart(lines).mark_rule(strokeDash=[5, 3], color="black").encode(x="at:Q", tooltip=["what:N"])
     return alt.layer(bars, labels, rules).properties(
-        height=max(120, BAR_HEIGHT * len(frame)),
+        height=alt.Step(BAR_HEIGHT),  # per remedy, whatever the number of remedies
         title=alt.Title("Final loss ÷ a constant guess's", anchor="start", limit=0))
 
 
