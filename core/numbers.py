@@ -192,7 +192,10 @@ class Formatted:
     exact: bool
 
 
-def format_value(value: object, *, significant: int = 12, plain_range: tuple[int, int] = (-6, 17)) -> Formatted:
+ROUNDED_DIGITS = 4  # significant digits of a rounded (inexact) value on screen, as `sig` and the lab's numbers use
+
+
+def format_value(value: object, *, significant: int = ROUNDED_DIGITS, plain_range: tuple[int, int] = (-6, 17)) -> Formatted:
     """Format a number exactly when it has at most 30 significant digits, else rounded (marked ≈).
 
     Plain positional notation with thousands separators inside `plain_range` of powers of ten,
@@ -299,6 +302,11 @@ def sig(value: float, digits: int = 3, plain_range: tuple[int, int] = (-4, 7)) -
     if math.isinf(value):
         return "∞" if value > 0 else MINUS + "∞"
     return fmt(float(f"{value:.{digits}g}"), plain_range=plain_range).removeprefix("≈ ")
+
+
+def power_of_ten(k: int) -> str:
+    """10ᵏ for a whole k, written with superscripts: 10⁻¹⁰, 10³ (never 1e-10)."""
+    return "10" + str(int(k)).translate(_SUPERSCRIPT)
 
 
 def times_ten(exponent: float, digits: int = 2) -> str:

@@ -10,7 +10,6 @@ ui.deep_link("remedies")
 st.title("Remedies: which fix works, and which does not")
 st.markdown("The notes list the cures: gradient clipping, weight regularisation, careful initialisation, "
             "normalisation, simpler networks, smaller learning rates, bounded activations — and LSTMs for "
-            "recurrent nets. Here each one is trained against the same exploding network: identical data, the "
-            "same seed, and so the same initial weights wherever the architecture allows.")
+            "recurrent nets.")
 remedies.workbench()
 ui.finish_page("remedies")

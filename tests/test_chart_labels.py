@@ -30,3 +30,9 @@ def test_a_narrow_axis_and_a_legend_end_read_as_values_not_e_notation():
     texts = drawn_text(tc.heatmap(values, "‖∂L/∂W_l‖", 5))
     assert "3 × 10¹⁹" in texts, texts
     assert not [t for t in texts if re.search(r"\de[+-]?\d", t)], texts
+
+
+def test_exponents_with_repeated_digits_are_superscript_throughout():
+    texts = drawn_text(tc.loss_chart(np.logspace(-11, 11, 30), None, 10))
+    assert not [t for t in texts if t.startswith("10") and re.search(r"\d", t[2:])], texts  # e.g. 10⁻¹1
+    assert {power_of_ten(-10), power_of_ten(10)} <= set(texts), texts

@@ -35,3 +35,23 @@ def test_butterfly_section_trains_both_pairs():
     assert "per step" in metric(at, "λ — stable")
     assert float(metric(at, "λ — exploding").split()[0]) > 1
     assert "inf/NaN at step" in all_text(at)
+
+
+def test_labels_are_readable_and_human():
+    """QA: slider label 'ε = 10^x', the raw identifier 'xavier_normal', the residual chart's title cut under the α
+    control, its legend entry cut 'plain net, mean field (√…', and the 'training lab' marker black on dark navy."""
+    import json
+
+    at = opened(PAGE)
+    assert any(s.label == "ε = 10ˣ" for s in at.slider)
+    text = all_text(at)
+    assert "xavier_normal" not in text and "(Xavier/Glorot normal, width 16)" in text
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    phase = next(s for s in specs if "Order (blue" in json.dumps(s.get("title", "")))
+    marks = [layer["mark"] for layer in phase["layer"] if isinstance(layer.get("mark"), dict)
+             and layer["mark"].get("type") == "text"]
+    assert any(m.get("stroke") == "white" and m.get("strokeWidth", 0) >= 3 for m in marks)  # a halo under the label
+    residual = next(s for s in specs if "Gain back to layer 1" in json.dumps(s.get("title", "")))
+    assert residual["title"]["text"] == "Gain back to layer 1" and residual["title"]["subtitle"].startswith("tanh, σ_w")
+    legend = residual["layer"][0]["encoding"]["color"]["legend"]
+    assert legend["labelLimit"] == 0

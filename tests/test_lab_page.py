@@ -248,3 +248,53 @@ def test_the_diagnosis_names_a_cause_and_links_to_the_remedies_with_this_network
     assert "**Likely cause — initial scale.**" in text and "Try **He/Kaiming initialisation**" in text
     link = next(p for p in at.get("page_link") if "Compare remedies" in p.proto.label)
     assert link.proto.page.endswith("3_Remedies.py") or "Remedies" in link.proto.page
+
+
+def test_the_notes_chain_names_a_culprit_only_when_a_factor_amplifies():
+    """QA: Healthy He-ReLU showed 'Biggest culprit: φ'(z₆[1]) = 1' beside a factor of 0, and ReLU → NaN showed
+    'Biggest culprit: ∂L/∂ŷ₁ = NaN'."""
+    import pandas as pd
+
+    at = lab()
+    for key in ("he_relu", "relu_nan"):
+        pick_scenario(at, key)
+        open_tab(at, "The notes' chain")
+        table = next(df.value for df in at.dataframe if "running product" in str(df.value.columns.tolist()))
+        table = table.data if hasattr(table, "data") else pd.DataFrame(table)
+        caption = next(c.value for c in at.caption if "One path's term" in c.value)
+        effects = list(table["effect"])
+        if "amplifies (|f| > 1)" not in effects:
+            assert "culprit:" not in caption.lower() or "No culprit" in caption, (key, caption)
+        if "not finite" in effects:
+            assert "is not finite" in caption, caption
+        elif "0" in list(table["value"]):
+            assert "= 0 kills the whole product" in caption, caption
+        open_tab(at, "Scenario & diagnosis")
+
+
+@pytest.mark.parametrize(("key", "value", "shown"), [("lab_lr", "100", "1 × 10⁻⁶ … 10"),
+                                                     ("lab_init_scale", "1e7", "−1,000,000 … 1,000,000")])
+def test_an_out_of_range_setting_states_its_range_without_e_notation(key, value, shown):
+    """QA: 'outside the allowed range 1e-06 … 10' and '-1e+06 … 1e+06'."""
+    at = lab()
+    at.text_input(key=key).set_value(value).run()
+    errors = [e.value for e in at.error if "outside the allowed range" in e.value]
+    assert errors and shown in errors[0], errors
+    assert "e-0" not in errors[0] and "e+0" not in errors[0]
+
+
+def test_the_remedies_link_never_repeats_the_remedy_it_suggests():
+    """QA: ReLU, init too large → 'Compare remedies on this very network' opened Remedies with Variant 1 =
+    He/Kaiming and Variant 2 = He/Kaiming (the page's default)."""
+    from urllib.parse import parse_qs
+
+    from tests.test_deep_links import open_with
+
+    at = pick_scenario(lab(), "relu_big_init")
+    link = next(p for p in at.get("page_link") if "Compare remedies" in p.proto.label)
+    query = {k: v[0] for k, v in parse_qs(link.proto.query_string).items()}
+    variants = [query[f"rem_v{i}"] for i in range(4)]
+    assert variants[0] == "he" and len(set(variants)) == 4, query
+    page = open_with("pages/3_Remedies.py", **query)
+    chosen = [tuple(page.multiselect(key=f"rem_v{i}").value) for i in range(4)]
+    assert chosen[0] == ("he",) and len(set(chosen)) == 4, chosen

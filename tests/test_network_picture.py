@@ -354,3 +354,11 @@ def test_picture_of_a_run_that_overflowed_names_the_record():
     h = run.history.arrays()
     before = culprit_layer(h["grad_w"][-2], h["grad_h"][-2], step=nf.step - 1, nonfinite=nf)
     assert before is not None and before.reason == "grows"
+
+
+def test_the_page_caption_separates_the_headline_from_its_numbers():
+    """QA: the Network tab read '…nothing gets back through layer 3‖∂L/∂h_2‖ = 0…' (lines joined by a newline that
+    st.caption does not show)."""
+    data = network_frames(np.ones(5), [0.0, 0.0, 5.0, 6.0], [2, 8, 8, 8, 8, 1], step=4)
+    assert data.culprit is not None and "\n" not in data.caption
+    assert f"{data.culprit.headline} — {data.culprit.detail}" in data.caption

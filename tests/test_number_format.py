@@ -99,5 +99,5 @@ def test_the_remedies_comparison_and_ranking_read_as_human_numbers():
     at.slider[0].set_value(20).run()
     button(at, "Compare").click().run()
     assert_human(at, "remedies: compare")
-    button(at, "Which fix works? (every remedy alone)").click().run()
+    button(at, "Which fix works?").click().run()
     assert_human(at, "remedies: ranking")

@@ -39,8 +39,8 @@ def test_no_float_noise_in_exact_sums():
 
 
 def test_non_terminating_values_are_marked_rounded():
-    assert fmt(Fraction(1, 3)) == "≈ 0.333333333333"
-    assert equals(Fraction(1, 3)) == "≈ 0.333333333333"
+    assert fmt(Fraction(1, 3)) == "≈ 0.3333"
+    assert equals(Fraction(1, 3)) == "≈ 0.3333"
     assert equals(Fraction(125)) == "= 125"
 
 
@@ -102,7 +102,7 @@ def test_sympy_floats_with_astronomical_exponents_format_at_once():
     tiny = sp.exp(-sp.Float(10, 50) ** 12)
     # log10(e^(−10¹²)) = −10¹² · log10(e) = −434,294,481,903.25…
     assert log10_abs(tiny) == pytest.approx(-1e12 * math.log10(math.e), rel=1e-15)
-    assert fmt(tiny).startswith("≈ 5.599797842")
+    assert fmt(tiny, significant=12).startswith("≈ 5.599797842")
     assert fmt(tiny).endswith("10⁻⁴³⁴²⁹⁴⁴⁸¹⁹⁰⁴")
     assert as_float64(tiny) == 0.0
     assert as_float64(-1 / tiny) == -math.inf
@@ -114,7 +114,7 @@ def test_sympy_floats_in_the_ordinary_range_round_trip():
     import sympy as sp
 
     assert fmt(sp.Float("0.25", 50)) == "≈ 0.25"
-    assert fmt(sp.Float("-93750000.5", 50)) == "≈ " + MINUS + "93,750,000.5"
+    assert fmt(sp.Float("-93750000.5", 50), significant=12) == "≈ " + MINUS + "93,750,000.5"
     assert as_float64(sp.Float("1e400", 50)) == math.inf
 
 

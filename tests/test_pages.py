@@ -107,3 +107,35 @@ def test_out_of_range_weight_is_refused():
     at.text_input(key="weights").set_value("500; 2e6").run()
     assert not at.exception
     assert any("out of range" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize(("activation", "gamma"), [("tanh", "1"), ("sigmoid", "¼"), ("relu", "1")])
+def test_the_bound_wording_is_the_activations_own(activation, gamma):
+    """QA: /Chain_rule?mode=From%20weights&act=tanh&weights=100&x=1 quoted the sigmoid's '¼·w' in its heading and
+    info while the page's own bound for tanh is max φ' = 1."""
+    from tests.test_deep_links import open_with
+
+    at = open_with(CHAIN, mode="From weights", act=activation, weights="100", x="1")
+    heading = next(h.value for h in at.subheader if h.value.startswith("Bound versus actual"))
+    infos = "\n".join(i.value for i in at.info)
+    assert f"{gamma}·|w| is the best case" in heading
+    if activation != "sigmoid":
+        assert "¼" not in heading and "¼" not in infos and "σ'" not in infos
+    if activation == "tanh":
+        assert "max φ' = 1" in infos and "z = 0" in infos
+
+
+def test_rounded_values_show_as_many_significant_digits_as_the_rest_of_the_app():
+    """QA: the chain page and Home showed 12 significant digits (≈ 7.12457640674 × 10⁻²¹⁸) where the rest of the
+    app shows 3–4; exact values stay exact (the notes' 93,750,000 and −937,000)."""
+    import re
+
+    from tests.test_deep_links import open_with
+
+    pages = [run(HOME), run(CHAIN), open_with(CHAIN, mode="From weights", act="tanh", weights="100", x="1"),
+             open_with(CHAIN, mode="From weights", act="sigmoid", weights="500", x="1")]
+    for at in pages:
+        text = screen_text(at) + "\n".join(str(df.value) for df in at.dataframe)
+        long = re.findall(r"\d\.\d{4,}(?: × 10| \\times 10)", text)
+        assert not long, long
+    assert "93,750,000" in screen_text(pages[0]) and "−937,000" in screen_text(pages[1])

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from core.budget import Budget
+from core.numbers import power_of_ten
 from core.training.config import LIMITS, MAX_STEPS, ConfigError, TrainConfig
 from core.training.data import make_dataset, parse_csv
 from core.training.diagnosis import diagnose
@@ -158,7 +159,7 @@ def test_histogram_rows_are_fractions_within_the_factor_two_bounds():
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_histogram_bins_powers_of_two_into_their_decades(dtype):
     """Gradients that are exact powers of two sit inside one decade, so each must land in the bin whose label names
-    that decade (labels from hist_labels(): '< 1e-10', '1e-7 … 1e-6', '≥ 1e10, inf, NaN'); 0 goes to the lowest."""
+    that decade (labels from hist_labels(): '< 10⁻¹⁰', '10⁻⁷ … 10⁻⁶', '≥ 10¹⁰, inf, NaN'); 0 goes to the lowest."""
     values = [0.0, 2.0**-40, 2.0**-30, 2.0**-20, -0.5, 8.0, 2.0**30, -(2.0**40)]
     labels = hist_labels()
 
@@ -166,7 +167,7 @@ def test_histogram_bins_powers_of_two_into_their_decades(dtype):
         if v == 0 or abs(v) < 10.0**HIST_LO:
             return labels[0]
         k = math.floor(math.log10(abs(v)))
-        return labels[-1] if k >= HIST_HI else f"1e{k} … 1e{k + 1}"
+        return labels[-1] if k >= HIST_HI else f"{power_of_ten(k)} … {power_of_ten(k + 1)}"
 
     weight = torch.zeros(2, 4, dtype=dtype)
     recorder = Recorder([weight], 0, "linear", dtype, 10)
@@ -716,3 +717,61 @@ def test_the_ledger_follows_the_new_weight_for_the_steps_after_a_retrack():
     reference = Run(REPRO, track=target)
     reference.run(12)
     assert np.array_equal(arrays(run)["tracked"], arrays(reference)["tracked"])
+
+
+def test_path_chain_names_a_culprit_only_when_a_factor_amplifies():
+    """QA: 'Biggest culprit: φ'(z₆[1]) = 1' while another factor was 0; 'Biggest culprit: ∂L/∂ŷ₁ = NaN'."""
+    from core.training.inspect_run import PathChain, PathFactor
+
+    def chain(*values):
+        return PathChain((0,), tuple(PathFactor(f"f{i}", v) for i, v in enumerate(values)), (), 0)
+
+    killed = chain(0.5, 1.0, 0.0)
+    assert killed.culprit is None and killed.summary == "f2 = 0 kills the whole product"
+    assert chain(0.5, 1.0, 0.9).culprit is None and "no culprit" in chain(0.5, 1.0, 0.9).summary
+    assert chain(0.5, -3.0, 2.0).culprit == 1 and chain(0.5, -3.0, 2.0).summary == "biggest culprit: f1 = −3 (|f| > 1)"
+    nan = chain(math.nan, 3.0)
+    assert nan.culprit is None and "f0 is not finite (NaN)" in nan.summary and "culprit" not in nan.summary
+    assert "biggest amplifier is f0 = 4" in chain(4.0, 0.0).summary
+
+
+def test_histogram_labels_write_powers_of_ten_with_superscripts():
+    """QA: the lab's Histograms tab read '< 1e-10', '1e-10 … 1e-9', '≥ 1e10, inf, NaN'."""
+    labels = hist_labels()
+    assert labels[0] == "< 10⁻¹⁰" and labels[1] == "10⁻¹⁰ … 10⁻⁹" and labels[-1] == "≥ 10¹⁰, inf, NaN"
+    assert len(labels) == HIST_BINS and not any("e" in label.replace("inf", "") for label in labels)
+
+
+def test_the_output_maps_legend_writes_huge_outputs_times_ten_to_the_n():
+    """QA: for 'LR too large' the legend of 'What the network computes' read −300,000,000,000,000,000,000 and squeezed
+    the map; rendered by Vega (vl-convert), its labels are now d.dd × 10ⁿ."""
+    import json
+    import re
+
+    import vl_convert as vlc
+
+    from core.charts.training import surface_chart
+    from core.training.surface import surface
+
+    run = Run(SCENARIOS["big_lr"].config)
+    run.run(SCENARIOS["big_lr"].steps)
+    chart = surface_chart(surface(run))
+    svg = vlc.vegalite_to_svg(json.loads(json.dumps(chart.to_dict())))
+    labels = re.findall(r">([^<]*)</text>", svg)
+    numbers = [t for t in labels if re.search(r"\d", t)]
+    assert numbers and not [t for t in numbers if len(t) > 14], numbers
+    assert not [t for t in numbers if re.search(r"\d,\d{3},\d{3},\d{3}", t)], numbers
+
+
+def test_times_ten_labels_in_vega():
+    import re
+
+    import vl_convert as vlc
+
+    from core.charts.template import TIMES_TEN_LABEL
+
+    spec = {"data": {"values": [{"v": -3e20, "x": 0}, {"v": 5e19, "x": 1}]}, "mark": "point",
+            "encoding": {"x": {"field": "x", "type": "quantitative"},
+                         "y": {"field": "v", "type": "quantitative", "axis": {"labelExpr": TIMES_TEN_LABEL}}}}
+    labels = set(re.findall(r">([^<]*)</text>", vlc.vegalite_to_svg(spec)))
+    assert "−3 × 10²⁰" in labels and "5 × 10¹⁹" in labels

@@ -140,3 +140,90 @@ def test_no_verdict_contradicts_its_own_evidence(config, steps):
     if classify(outcome, outcome) == CURES:
         assert d.verdict == "healthy" and end < TRAINED * baseline.value and run.nonfinite is None
     assert f"step {d.step}" in d.headline or f"{d.step} step" in d.headline or f"step {d.gain_step}" in d.headline
+
+
+# ---------------------------------------------------------------- QA: the numbers a verdict quotes are the run's own
+
+
+def _scenario_run(key: str) -> Run:
+    run = Run(SCENARIOS[key].config)
+    run.run(SCENARIOS[key].steps)
+    return run
+
+
+@pytest.mark.parametrize("key", ["notes", "relu_big_init", "deep_residual"])
+def test_the_lowest_loss_quoted_is_the_true_minimum(key):
+    """'Notes: w = 500' quoted 60,100 'at its best' (the mean of the last 4 steps) while the loss metric and the
+    CSV minimum were 52,900; the lowest loss is now the minimum, at most every loss it is shown beside."""
+    run = _scenario_run(key)
+    loss = run.history.arrays()["loss"]
+    d = diagnose_run(run)
+    evidence = next(s.evidence for s in d.symptoms if s.name == "loss rising or poor")
+    lowest, at = float(loss.min()), int(loss.argmin()) + 1
+    from core.numbers import sig
+    assert f"{sig(lowest, 3)} at its lowest (step {at})" in evidence
+    assert f"{sig(float(loss[-1]), 3)} at step {len(loss)}" in evidence
+    assert "at its best" not in evidence
+
+
+def test_the_healthy_headline_quotes_the_latest_loss_and_the_true_depth_ratio():
+    """'50 layers + residual': the headline said 'gradients of a similar size' beside a ×30.1 ratio and 'a loss of
+    0.0249' (the window mean) beside a loss metric of 0.0232."""
+    from core.numbers import sig
+
+    run = _scenario_run("deep_residual")
+    d = diagnose_run(run)
+    assert d.verdict == "healthy"
+    latest = float(run.history.arrays()["loss"][-1])
+    assert f"a loss of {sig(latest, 3)} at step {d.step}" in d.headline
+    assert f"mean {sig(d.final_loss, 3)} over the last" in d.headline
+    assert 10 < d.depth_gain < 100
+    assert "similar size" not in d.headline
+    assert f"grows ×{sig(d.depth_gain, 3)} from layer 50 to layer 1, below the ×100" in d.headline
+
+
+def test_saturation_alone_is_not_vanishing_when_the_signal_grows_and_the_net_trains():
+    """/Training_lab?lab_residual=true&lab_depth=100, Step, Run 100: 'Vanishing' beside a ratio of 5.34 and a loss
+    of 0.132 under the 0.693 baseline."""
+    run = Run(TrainConfig(residual=True, depth=100))
+    run.run(101)
+    d = diagnose_run(run)
+    assert d.depth_gain > 1 and not d.poor
+    assert d.verdict != "vanishing", d.headline
+    assert next(s for s in d.symptoms if s.name.startswith("units")).present  # the saturation is still reported
+
+
+def test_an_all_zero_backpropagated_signal_is_not_called_non_finite():
+    """/Training_lab?lab_init=constant&lab_init_scale=1e6&lab_depth=50&lab_width=256: every ‖∂L/∂h_l‖ is exactly 0
+    (finite), which the diagnosis called 'no step has finite back-propagated gradients' beside 'every recorded
+    value is finite'."""
+    run = Run(TrainConfig(init="constant", init_scale=1e6, depth=50, width=256))
+    run.run(3)
+    h = run.history.arrays()
+    assert all(np.isfinite(v).all() for k, v in h.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f")
+    d = diagnose_run(run)
+    evidence = {s.name: s.evidence for s in d.symptoms}
+    assert "no step has finite" not in evidence["back-propagated signal grows with depth"]
+    assert "both exactly 0" in evidence["back-propagated signal grows with depth"]
+    assert evidence["NaN or inf in training"] == "every recorded value is finite"
+    assert d.verdict == "vanishing" and "exactly 0" in d.headline
+
+
+def test_the_finite_evidence_names_the_records_that_are_not_finite():
+    from core.training.diagnosis import _finite_text
+
+    h = {"loss": np.array([1.0, 0.5]), "grad_h": np.array([[1.0, 2.0], [np.inf, 1.0]]),
+         "weight": np.ones((2, 2))}
+    assert _finite_text(h) == "the loss stays finite, but these records are inf or NaN: ‖∂L/∂h_l‖ from step 2"
+
+
+def test_an_overflow_is_never_called_vanishing():
+    """Found by tests/test_fuzz.py: dead ReLU layers pass exactly 0 back (ratio 0) while the loss overflows to inf
+    at step 6; the verdict was 'vanishing' beside 'NaN or inf in training: yes'."""
+    config = TrainConfig(depth=3, width=1, activation="relu", init="constant", init_scale=1e6, bias_init=-1e6,
+                         input_scale=1e-6, dataset="regression", n_samples=16, optimizer="sgd", lr=1e-6, batch_size=1,
+                         seed=0, normalize_inputs=True)
+    run = Run(config)
+    run.run(8)
+    assert run.nonfinite is not None
+    assert diagnose_run(run).verdict == "exploding"

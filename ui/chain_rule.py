@@ -155,7 +155,14 @@ def _bound_versus_actual(chain: ch.Chain, net: ch.Network, activation: str) -> N
     """Each neuron's actual φ'(z) beside the bound, and the check against torch autograd."""
     from core.chain.autograd_check import check_against_autograd
 
-    st.subheader("Bound versus actual: the notes' ¼·w is the best case, not the usual case")
+    bound = derivative_bound(activation)
+    gamma = "¼" if bound.value == sp.Rational(1, 4) else str(bound.value)  # γ = max φ', derived by SymPy
+    at = ", ".join(f"z = {c}" for c in bound.at) or "z = 0"
+    if activation == "linear":
+        st.subheader("Bound versus actual: for a linear neuron φ' = 1 everywhere, so every factor is exactly w")
+    else:
+        st.subheader(f"Bound versus actual: {'the notes' if activation == 'sigmoid' else 'the bound'} {gamma}·|w| is "
+                     "the best case, not the usual case")
     rows = [{"neuron": f"o{l.k}1", "z": fmt(l.z), "actual φ'(z)": fmt(l.dphi), "bound max φ'": fmt(l.bound),
              "actual factor φ'(z)·w": fmt(l.factor), "bound factor γ·|w|": fmt(l.bound_factor),
              "|factor| > 1": "▲ amplifies" if abs(l.factor) > 1 else ""} for l in chain.layers]
@@ -165,9 +172,13 @@ def _bound_versus_actual(chain: ch.Chain, net: ch.Network, activation: str) -> N
         st.warning(f"With z₁₁ {equals(first.z)} the sigmoid is saturated: σ'(z) {equals(first.dphi)}, nowhere near "
                    "the ¼ the notes use. The gradient **vanishes** instead of exploding. Large weights explode the "
                    "gradient only where the neurons sit near z = 0 — button ② builds such a chain.", icon=":material/ac_unit:")
-    else:
-        st.info("The notes' factor ¼·w assumes σ'(z) at its maximum, reached only at z = 0. Where a neuron's z is "
-                "far from 0 its factor is much smaller than the bound.", icon=":material/info:")
+    elif activation == "relu":
+        st.info(f"The bound factor {gamma}·|w| assumes φ'(z) = {gamma}, which ReLU has for every z > 0; for z < 0 "
+                "φ'(z) = 0 and the factor is 0.", icon=":material/info:")
+    elif activation != "linear":
+        whose = "The notes' factor" if activation == "sigmoid" else "The bound factor"
+        st.info(f"{whose} {gamma}·|w| assumes φ'(z) at its maximum {gamma} (max φ' = {gamma}), reached only at {at}. "
+                "Where a neuron's z is far from it its factor is much smaller than the bound.", icon=":material/info:")
     check = check_against_autograd(net)
     (st.success if check.status == "agree" else st.error if check.status == "disagree" else st.info)(
         f"**SymPy vs torch autograd:** {check.message}")

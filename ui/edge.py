@@ -19,7 +19,7 @@ from core.chaos.mean_field import PHASE_ACTIVATIONS, chi, measured_factor, phase
 from core.chaos.residual import BRANCH_SCALES, gains_through_depth
 from core.charts import chaos as cc
 from core.numbers import fmt, sig
-from core.training.config import ConfigError, TrainConfig
+from core.training.config import INIT_LABELS, ConfigError, TrainConfig
 from core.training.scenarios import SCENARIOS
 from ui.lab import KEY as LAB_KEY
 from ui.page import one_torch_thread
@@ -47,7 +47,7 @@ def butterfly_section() -> None:
     a, b, c, d = st.columns(4)
     first = a.selectbox("configuration A", list(CONFIGS), index=0, format_func=CONFIGS.get, key=K + "cfg_a")
     second = b.selectbox("contrast with", list(CONFIGS), index=1, format_func=CONFIGS.get, key=K + "cfg_b")
-    exponent = c.slider("ε = 10^x", int(math.log10(EPS_RANGE[0])), int(math.log10(EPS_RANGE[1])), -8, key=K + "eps")
+    exponent = c.slider("ε = 10ˣ", int(math.log10(EPS_RANGE[0])), int(math.log10(EPS_RANGE[1])), -8, key=K + "eps")
     perturb = d.segmented_control("perturb", ["weights", "inputs"], default="weights", required=True, key=K + "what")
     steps = st.slider("training steps", 10, MAX_BUTTERFLY_STEPS, 200, 10, key=K + "steps")
     if st.button("Train both pairs", icon=":material/call_split:", type="primary", key=K + "go"):
@@ -82,7 +82,7 @@ def butterfly_section() -> None:
     ui.chart(cc.butterfly_chart(results), left)
     ui.chart(cc.loss_gap_chart(results), right)
     st.caption("Both copies of a pair train in float64, so that ε down to 10⁻¹² is not lost to rounding. The fit "
-               "stops where the distance reaches 1 % of the weights' norm (no longer a small perturbation).")
+               "stops where the distance reaches 1% of the weights' norm (no longer a small perturbation).")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -142,7 +142,7 @@ def phase_section() -> None:
             st.caption(f"The training lab's network uses {lab.activation}; choose it to see its point.")
         else:
             st.caption(f"◆ the training lab's hidden layers: σ_w = {sig(lab_point[0])}, σ_b = {sig(lab_point[1])} "
-                       f"({lab.init}, width {lab.width}).")
+                       f"({INIT_LABELS.get(lab.init, lab.init)}, width {lab.width}).")
         with st.spinner("Measuring a 40-layer network"):
             predicted, measured = _factors(activation, sw, sb)
         st.metric("predicted per-layer factor √χ", f"{predicted:.4f}")

@@ -77,7 +77,10 @@ def _number(label: str, name: str, help: str | None = None) -> float | None:
     if value is None:
         return None
     if not lo <= value <= hi:
-        st.error(f"{label}: {fmt(value)} is outside the allowed range {lo:g} … {hi:g}.", icon=":material/warning:")
+        from core.numbers import sig  # × 10ⁿ, never e-notation
+
+        st.error(f"{label}: {fmt(value)} is outside the allowed range {sig(lo, 4)} … {sig(hi, 4)}.",
+                 icon=":material/warning:")
         return None
     return float(value)
 
@@ -332,9 +335,10 @@ def path_panel(run: Run) -> None:
     })
     st.dataframe(df.style.apply(lambda r: ["font-weight: bold; background-color: #fde0d0"] * len(r)
                                 if r.name == culprit else [""] * len(r), axis=1), hide_index=True, width="stretch")
+    summary = chain.summary
     st.caption(f"One path's term of ∂L/∂W₁[{path[1] + 1}, {path[0] + 1}] for the first training sample at the "
-               f"current weights; the full gradient sums such products over every path. Biggest culprit: "
-               f"**{chain.factors[culprit].name} = {_g(chain.factors[culprit].value)}**.")
+               f"current weights; the full gradient sums such products over every path. {summary[0].upper()}"
+               f"{summary[1:]}.")
 
 
 
@@ -720,7 +724,11 @@ def _cause_and_remedy(run: Run, d) -> None:
     st.markdown(f"**Likely cause — {cause.setting}.** {cause.text}{tail}")
     if remedy is None:
         return
-    query = {"rem_baseline": "lab", "rem_v0": remedy}
+    # Variant 1 is the remedy to try; the other variants are the page's defaults without it (never the same twice).
+    from ui.remedies import DEFAULT_VARIANTS
+
+    others = [k for keys in DEFAULT_VARIANTS for k in keys if k != remedy][:len(DEFAULT_VARIANTS) - 1]
+    query = {"rem_baseline": "lab", "rem_v0": remedy} | {f"rem_v{i + 1}": k for i, k in enumerate(others)}
     st.page_link("pages/3_Remedies.py", label="Compare remedies on this very network", icon=":material/healing:",
                  query_params=query | ({"lecture": "1"} if ui.lecture() else {}))
 

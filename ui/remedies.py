@@ -29,13 +29,19 @@ BASELINES = {k: s.title for k, s in SCENARIOS.items()} | {"lab": "The training l
 
 def workbench() -> None:
     """The baseline, variants and settings on the left; the comparison and the ranking on the right."""
-    left, right = st.columns([1, 2.2], gap="large")
+    chosen = st.session_state.get(K + "baseline", DEFAULT_BASELINE)
+    st.markdown(f"Here each remedy is trained against the same network, the baseline you choose (now: "
+                f"*{BASELINES.get(chosen, chosen)}*): identical data, the same seed, and so the same initial weights "
+                "wherever the architecture allows.")
+    left, right = st.columns([1, 2.5], gap="large")
     with left:
         choice, baseline, csv_bytes = _baseline()
         steps = st.slider("Steps per run", 20, 1000, 200, step=10, key=K + "steps")
         variants = _variants()
         go = st.button("Compare", icon=":material/compare_arrows:", type="primary", width="stretch") or _linked()
-        rank = st.button("Which fix works? (every remedy alone)", icon=":material/leaderboard:", width="stretch")
+        rank = st.button("Which fix works?", icon=":material/leaderboard:", width="stretch",
+                         help="Train the baseline with every remedy alone, one at a time, and rank them by evidence: "
+                              "final loss against a constant guess, largest gradient norm, verdict.")
         settings = _settings()
     with right:
         if go or rank:
@@ -173,9 +179,11 @@ def _ranking() -> None:
                "not cured**: trains, but the gradients are still exploding, vanishing or unstable. **Trades it for "
                "vanishing**: does not train, and the gradient now vanishes. **Does not help**: overflows, or ends "
                "no better than a constant guess. Sorted by verdict, then by final loss against the constant guess.")
-    left, right = st.columns([1.1, 1])
-    left.dataframe(pd.DataFrame(cc.ranking_rows(rows)), hide_index=True, width="stretch")
-    ui.chart(cc.ranking_chart(rows), right)
+    # The whole width of the column, table above chart: every verdict and number in full, every remedy labelled.
+    st.dataframe(pd.DataFrame(cc.ranking_rows(rows)), hide_index=True, width="stretch",
+                 column_config={"final loss": st.column_config.TextColumn(
+                     help="In brackets: the final loss ÷ the loss of a constant guess (100% = learnt nothing).")})
+    ui.chart(cc.ranking_chart(rows))
     with st.expander("The evidence, remedy by remedy", expanded=not ui.lecture()):
         for kind in VERDICT_ORDER:
             group = [(o, why) for o, k, why in rows if k == kind]

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from core.chain.products import Network, forward, network_chain
-from core.numbers import FLOAT64_MAX, FLOAT64_TINY, as_float64, fmt, log10_abs, sig
+from core.numbers import FLOAT64_MAX, FLOAT64_TINY, ROUNDED_DIGITS, as_float64, fmt, log10_abs, sig
 
 LOG10_FLOAT64_MAX = log10_abs(FLOAT64_MAX)
 LOG10_FLOAT64_TINY = log10_abs(FLOAT64_TINY)
@@ -92,7 +92,7 @@ def check_against_autograd(net: Network) -> AutogradCheck:
     if got == 0 and exact != 0:
         return AutogradCheck(got, reference, rel, "float64 loses this",
                              f"torch's float64 autograd returns exactly 0, but the true gradient is {exact_text} "
-                             f"(float64 could even hold it as {sig(reference, 6)}): float64 loses this gradient. "
+                             f"(float64 could even hold it as {sig(reference, ROUNDED_DIGITS)}): float64 loses this gradient. "
                              + _why(net))
     if rel < TOLERANCE:
         return AutogradCheck(got, reference, rel, "agree",

@@ -97,8 +97,12 @@ def phase_chart(diagram, marker: tuple[float, float, str] | None = None) -> alt.
         layers.append(alt.Chart(point).mark_point(shape="diamond", size=260, filled=True, color="#F0E442",
                                                   stroke="black", strokeWidth=1.5).encode(
             x="sigma_w:Q", y="sigma_b:Q", tooltip=["label:N", "sigma_w:Q", "sigma_b:Q"]))
-        layers.append(alt.Chart(point).mark_text(align="left", dx=12, fontSize=13, fontWeight="bold").encode(
-            x="sigma_w:Q", y="sigma_b:Q", text="label:N"))
+        # Black on a white halo: readable on the red and blue cells and in the dark theme alike.
+        for halo in (True, False):
+            layers.append(alt.Chart(point).mark_text(
+                align="left", dx=12, fontSize=13, fontWeight="bold", color="black",
+                **({"stroke": "white", "strokeWidth": 4, "strokeJoin": "round"} if halo else {})).encode(
+                x="sigma_w:Q", y="sigma_b:Q", text="label:N"))
     return alt.layer(*layers).properties(
         height=420, title=f"Order (blue, χ < 1) and chaos (red, χ > 1) for {diagram.activation}; black: χ = 1")
 
@@ -168,11 +172,12 @@ def residual_gain_chart(gains) -> alt.LayerChart:
         x=alt.X("depth:Q", title="depth L (hidden layers)", axis=alt.Axis(format="d", tickMinStep=1)),
         y=alt.Y("log10gain:Q", title="log₁₀ ‖∂L/∂h₁‖ / ‖∂L/∂h_L‖"),
         color=alt.Color("series:N", title=None, scale=alt.Scale(domain=names, range=colors),
-                        legend=alt.Legend(orient="bottom", columns=1)),
+                        legend=alt.Legend(orient="bottom", columns=1, labelLimit=0)),
         strokeDash=alt.condition(alt.datum.series == names[2], alt.value([6, 4]), alt.value([1, 0])),
         tooltip=[alt.Tooltip("series:N"), alt.Tooltip("depth:Q", title="L"), alt.Tooltip("gain:Q", format=".4g")])
     edge = alt.Chart(pd.DataFrame({"y": [0.0], "label": ["χ = 1: gain 1 at every depth"]}))
     rule = edge.mark_rule(color="black", strokeWidth=2).encode(y="y:Q")
     text = edge.mark_text(align="left", dx=4, dy=-8, fontSize=12).encode(y="y:Q", x=alt.value(4), text="label:N")
     return alt.layer(lines, rule, text).properties(
-        height=360, title=f"Gain back to layer 1 ({gains.activation}, σ_w = {gains.sigma_w:g}, σ_b = {gains.sigma_b:g})")
+        height=360, title=alt.Title("Gain back to layer 1", anchor="start", limit=0,
+                                    subtitle=f"{gains.activation}, σ_w = {gains.sigma_w:g}, σ_b = {gains.sigma_b:g}"))

@@ -289,7 +289,9 @@ def network_frames(grad_w: Sequence[float], grad_h: Sequence[float], sizes: Sequ
     notes["anchor"] = [anchors.get(i, "center") for i in range(len(notes))]
     nodes["culprit"] = nodes["layer"] == (culprit.layer if culprit else -1)
     edges["culprit"] = edges["layer"] == (culprit.layer if culprit else -1)
-    return NetworkData({NODES: nodes, EDGES: edges, NOTES: notes}, bool(unit), culprit, caption)
+    # The drawing wraps the caption's lines itself; the page's one-line caption joins them with a visible
+    # separator (Markdown would run "…through layer 3" and "‖∂L/∂h_2‖ = 0…" together).
+    return NetworkData({NODES: nodes, EDGES: edges, NOTES: notes}, bool(unit), culprit, caption.replace("\n", " — "))
 
 
 def _thickness(logs: np.ndarray, thinnest: float, thickest: float) -> np.ndarray:

@@ -114,9 +114,9 @@ def ranking_rows(rows) -> list[dict]:
         table.append({
             "remedy": o.label,
             "verdict": kind,
+            # one column for the loss and its share of a constant guess's: the table fits beside the controls
             "final loss": "diverged at step " + str(o.diverged_at) if o.diverged_at is not None
-            else fmt_g(o.final_loss),
-            "÷ no-learning loss": "—" if not np.isfinite(rel) else f"{rel:.0%}",
+            else fmt_g(o.final_loss) + ("" if not np.isfinite(rel) else f" ({rel:.0%})"),
             "largest ‖∂L/∂θ‖": fmt_g(o.max_grad_norm),
         })
     return table
@@ -137,17 +137,21 @@ def ranking_chart(rows) -> alt.LayerChart:
                       "final loss": fmt_g(o.final_loss), "largest gradient norm": fmt_g(o.max_grad_norm)})
     df = pd.DataFrame(frame if frame else {"remedy": [], "order": [], "verdict": [], "relative": [], "text": []})
     order = [r["remedy"] for r in frame]
-    y = alt.Y("remedy:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    y = alt.Y("remedy:N", sort=order, title=None, axis=alt.Axis(labelLimit=0, labelOverlap=False))
     x = alt.X("relative:Q", title="final loss ÷ loss of a constant guess (1 = learnt nothing)",
               scale=alt.Scale(domain=[0, CAP]), axis=alt.Axis(format="~%"))
     bars = alt.Chart(df).mark_bar().encode(
         x=x, y=y, color=alt.Color("verdict:N", title=None, scale=alt.Scale(domain=list(VERDICT_ORDER),
                                                                           range=list(VERDICT_COLOURS)),
-                                  legend=alt.Legend(orient="bottom")),
+                                  legend=alt.Legend(orient="bottom", columns=2, labelLimit=0)),
         tooltip=["remedy:N", "verdict:N", "final loss:N", "largest gradient norm:N", alt.Tooltip("text:N",
                                                                                             title="÷ no-learning")])
     labels = alt.Chart(df).mark_text(align="left", dx=4).encode(x="relative:Q", y=y, text="text:N")
     lines = pd.DataFrame({"at": [TRAINED, 1.0], "what": [f"trained: below {TRAINED:.0%}", "a constant guess"]})
     rules = alt.Chart(lines).mark_rule(strokeDash=[5, 3], color="black").encode(x="at:Q", tooltip=["what:N"])
     return alt.layer(bars, labels, rules).properties(
-        height=max(120, 24 * len(frame)), title="Which fix works: final loss against a constant guess")
+        height=alt.Step(BAR_HEIGHT),  # per remedy, whatever the number of remedies
+        title=alt.Title("Final loss ÷ a constant guess's", anchor="start", limit=0))
+
+
+BAR_HEIGHT = 26  # px per remedy: room for its label and its bar

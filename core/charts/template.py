@@ -18,12 +18,17 @@ import pandas as pd
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
+def _superscript_expr(expr: str) -> str:
+    """A Vega expression that writes the digits and minus of the string `expr` as superscripts (every occurrence;
+    d3 writes a negative number with U+2212 (−), not a hyphen)."""
+    for plain, sup in zip("−-0123456789", "⁻⁻⁰¹²³⁴⁵⁶⁷⁸⁹", strict=True):
+        expr = f"replace({expr}, regexp('{plain}', 'g'), '{sup}')"
+    return expr
+
+
 def _superscript(expr: str) -> str:
     """A Vega expression writing the integer `expr` in superscript digits (− as ⁻)."""
-    out = f"format({expr}, 'd')"  # d3 writes a negative number with U+2212 (−), not a hyphen
-    for plain, sup in zip("−-0123456789", "⁻⁻⁰¹²³⁴⁵⁶⁷⁸⁹", strict=True):
-        out = f"replace({out}, '{plain}', '{sup}')"
-    return out
+    return _superscript_expr(f"format({expr}, 'd')")
 
 
 _V = "datum.value"
@@ -34,6 +39,16 @@ POWER_OF_TEN_LABEL = (
     f"abs({_V} - round({_V})) < 1e-9 ? '10' + {_superscript(f'round({_V})')} : "
     f"({_V} >= -3 && {_V} < 4 ? format(pow(10, {_V}), ',.3~r') : "
     f"format(pow(10, {_V} - floor({_V})), '.2~f') + ' × 10' + {_superscript(f'floor({_V})')})")
+
+
+_EXPONENT = "floor(log(abs(datum.value)) / LN10 + 1e-9)"
+_EXPONENT_TEXT = _superscript_expr(f"format({_EXPONENT}, 'd')")
+#: Vega expression for a legend's or an axis's labels: plain (',.4~g') between 10⁻³ and 10⁴, else d.dd × 10ⁿ —
+#: the app's one human number format, never '−300,000,000,000,000,000,000' or '3e+20'.
+TIMES_TEN_LABEL = (f"abs(datum.value) >= 1e4 || (datum.value != 0 && abs(datum.value) < 1e-3) ? "
+                   f"replace(format(datum.value / pow(10, {_EXPONENT}), '.3~f'), '-', '−') + ' × 10' + "
+                   f"{_EXPONENT_TEXT} : "
+                   "replace(format(datum.value, ',.4~g'), '-', '−')")
 
 
 def power_of_ten(k: int) -> str:

@@ -352,8 +352,11 @@ def surface_spec(kind: str, task: str, n_classes: int, height: int) -> dict:
     else:
         scale = alt.Scale(scheme="viridis")
         title = "output"
+    from core.charts.template import TIMES_TEN_LABEL  # a regression output can be ±10²⁰: write it × 10ⁿ
+
+    numeric = {"labelExpr": TIMES_TEN_LABEL} if title == "output" else {}
     colour = alt.Color("value:Q" if scale.type != "ordinal" else "value:O", title=title, scale=scale,
-                       legend=alt.Legend(gradientLength=max(40, height - 90)))
+                       legend=alt.Legend(gradientLength=max(40, height - 90), **numeric))
     points = alt.Chart(alt.Data(name="points")).mark_circle(size=28, opacity=0.95, stroke="#FFFFFF",
                                                             strokeWidth=0.6)
     if kind == "plane":
@@ -368,7 +371,7 @@ def surface_spec(kind: str, task: str, n_classes: int, height: int) -> dict:
     else:
         line = alt.Chart(alt.Data(name="cells")).transform_filter(FINITE).mark_line(color=OKABE_ITO[1]).encode(
             x=alt.X("x0:Q", title="input 1 (the others at their mean)", scale=alt.Scale(nice=False, zero=False)),
-            y=alt.Y("value:Q", title=title), tooltip=["x0:Q", alt.Tooltip("value:Q", format=".3~g")])
+            y=alt.Y("value:Q", title=title, axis=alt.Axis(**numeric)), tooltip=["x0:Q", alt.Tooltip("value:Q", format=".3~g")])
         layers = [line, points.encode(x="px:Q", y="value:Q", color=alt.value(OKABE_ITO[0]),
                                       tooltip=[alt.Tooltip("value:Q", title="target")])]
     return spec_of(alt.layer(*layers).resolve_scale(color="shared").properties(

@@ -50,7 +50,7 @@ def of_run(run) -> Baseline | None:
 
 
 def ratio_text(loss: float, baseline: Baseline | None) -> str:
-    """'0.689 = 99 % of a constant guess's 0.693' style comparison for a sentence."""
+    """'0.689 = 99% of a constant guess's 0.693' style comparison for a sentence."""
     if baseline is None or not math.isfinite(loss) or baseline.value <= 0:
         return sig(loss)
     r = loss / baseline.value

@@ -108,6 +108,25 @@ def _gains(grad_h: np.ndarray) -> np.ndarray:
     return gain
 
 
+RECORDED = {"loss": "the loss", "grad_norm": "‖∂L/∂W‖", "grad_w": "‖∂L/∂W_l‖", "grad_h": "‖∂L/∂h_l‖",
+            "weight": "‖W_l‖", "update_ratio": "‖ΔW_l‖/‖W_l‖"}
+
+
+def _finite_text(h: dict[str, np.ndarray]) -> str:
+    """Whether every recorded value is finite, and if not which records are not (from which step)."""
+    bad = []
+    for key, name in RECORDED.items():
+        values = h.get(key)
+        if values is None or not len(values):
+            continue
+        rows = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+        if rows.any():
+            bad.append(f"{name} from step {int(np.flatnonzero(rows)[0]) + 1}")
+    if not bad:
+        return "every recorded value is finite"
+    return "the loss stays finite, but these records are inf or NaN: " + ", ".join(bad)
+
+
 def _times(a: float, b: float) -> float:
     """a / b for a sentence (inf when b is 0)."""
     return a / b if b else (math.inf if a else math.nan)
@@ -153,14 +172,21 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
     first_gain = float(gains[0])
     max_gain_step = int(known[np.argmax(gains[known])]) + 1 if len(known) else 0
     max_gain = float(gains[max_gain_step - 1]) if max_gain_step else math.nan
+    # Every back-propagated gradient exactly 0 at the inspected step (no ratio exists, and nothing trains the hidden
+    # layers): e.g. every unit saturated so hard that φ'(z) rounds to 0.
+    silent = bool(L >= 2 and np.isfinite(grad_h[-1]).all() and not np.any(grad_h[-1]))
     grows = bool(depth_gain >= DEPTH_GAIN_EXPLODING)
     shrinks = bool(depth_gain <= DEPTH_GAIN_VANISHING)
     where = f"at step {gain_step}" + ("" if gain_step == steps else f" (the last step with finite values; "
                                       f"step {steps} is inspected)")
     if L < 2:
         gain_text = "needs at least 2 hidden layers"
+    elif not gain_step and silent:
+        gain_text = (f"at step {steps}, ‖∂L/∂h₁‖ and ‖∂L/∂h_{L}‖ are both exactly 0: no back-propagated signal gets "
+                     f"back even to layer {L}, so there is no ratio to take")
     elif not gain_step:
-        gain_text = "no step has finite back-propagated gradients"
+        gain_text = ("no step has a finite ‖∂L/∂h₁‖ / ‖∂L/∂h_" + str(L) + "‖" if np.isfinite(grad_h).any() else
+                     "no step has finite back-propagated gradients")
     elif depth_gain == 0:
         gain_text = f"{where}, ‖∂L/∂h₁‖ is exactly 0 while ‖∂L/∂h_{L}‖ = {_g(grad_h[gain_step - 1, -1])}: " \
                     "nothing reaches layer 1"
@@ -208,20 +234,26 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
     start = _first_finite(loss)
     w = window(steps)
     end = final_loss(loss)
-    best = _best_smoothed(loss, w)
+    best = _best_smoothed(loss, w)  # the best mean of `w` consecutive losses: what "rising" compares against
+    latest = float(loss[-1])
+    finite_at = np.flatnonzero(np.isfinite(loss))
+    lowest_at = int(finite_at[np.argmin(loss[finite_at])]) + 1 if len(finite_at) else 0
+    lowest = float(loss[lowest_at - 1]) if lowest_at else math.nan  # the true minimum: ≤ every loss shown
     rising = bool(steps >= 3 and (nan_loss or (math.isfinite(best) and end > RISING * best and end - best > 1e-12)))
     poor = is_poor(end, baseline)
     symptoms.append(Symptom("NaN or inf in training", bool(nan_loss),
                             nonfinite.explain() if nonfinite is not None else
-                            ("the loss is not finite" if nan_loss else "every recorded value is finite")))
-    loss_text = (f"loss {_g(start)} at step 1, {_g(best)} at its best, {_g(end)} over the last {w} "
-                 f"step{'s' if w > 1 else ''}")
+                            ("the loss is not finite" if nan_loss else _finite_text(h))))
+    over = f"the last {w} steps" if w > 1 else "the last step"
+    best_words = f"the best mean over {w} consecutive steps" if w > 1 else "its lowest"
+    loss_text = (f"loss {_g(start)} at step 1, {_g(lowest)} at its lowest (step {lowest_at}), {_g(latest)} at step "
+                 f"{steps}; mean {_g(end)} over {over}" if lowest_at else f"the loss is not finite at any of the {steps} steps")
     if baseline is not None:
         verdict_word = "not clearly below it" if poor else "clearly below it"
         loss_text += (f"; a constant guess scores {baseline.how}, and the loss is {verdict_word} (under "
                       f"{TRAINED:.0%} of it, {_g(TRAINED * baseline.value)}, counts as trained)")
     if rising and math.isfinite(end):
-        loss_text += f"; rising: {_g(_times(end, best))} times its best"
+        loss_text += f"; rising: that is {_g(_times(end, best))} times {best_words} ({_g(best)})"
     symptoms.append(Symptom("loss rising or poor", bool(rising or poor), loss_text))
 
     # Learning rate: the size of each step relative to the weights.
@@ -235,11 +267,11 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
 
     # Vanishing: tiny signal at the first layer, or saturated / dead units.
     first_w, last_w = _first_finite(grad_w[:, 0]), _first_finite(grad_w[:, -1])
-    tiny = bool(shrinks or (np.isfinite(grad_norm).all() and np.nanmax(grad_norm) < 1e-7))
+    tiny = bool(shrinks or silent or (np.isfinite(grad_norm).all() and np.nanmax(grad_norm) < 1e-7))
+    ratio_text = (f"{where}, ‖∂L/∂h₁‖ / ‖∂L/∂h_{L}‖ = {_g(depth_gain)}" if gain_step else gain_text)
     symptoms.append(Symptom(
         "gradient vanishes towards the input", tiny,
-        f"{where}, ‖∂L/∂h₁‖ / ‖∂L/∂h_{L}‖ = {_g(depth_gain)}; at step 1, ‖∂L/∂W₁‖ = {_g(first_w)} vs "
-        f"‖∂L/∂W_{grad_w.shape[1]}‖ = {_g(last_w)}"))
+        f"{ratio_text}; at step 1, ‖∂L/∂W₁‖ = {_g(first_w)} vs ‖∂L/∂W_{grad_w.shape[1]}‖ = {_g(last_w)}"))
     sat_now = saturation[-1] if saturation.shape[1] else np.zeros(0)
     kind = "dead" if activation in ("relu", "leaky_relu") else "saturated"
     sat_layer = int(np.argmax(sat_now)) if len(sat_now) else 0
@@ -269,29 +301,53 @@ def diagnose(history: dict[str, np.ndarray], *, lr: float, activation: str, nonf
                        "Diverging because the learning rate is too large: each step changes the weights by "
                        f"{_g(med_ratio)} times their size (median over {steps} steps) — a smaller learning rate "
                        "is what this needs.")
-    if tiny or saturated:
+    # Saturated or dead units only make a vanishing verdict when the signal that reaches layer 1 is smaller than the
+    # one at the last layer (or, with no such ratio, when the run does not train): a net whose gradient grows towards
+    # the input is not starved, however many of one layer's units are saturated.
+    starved = saturated and (bool(depth_gain < 1) or (math.isnan(depth_gain) and poor))
+    if nan_loss:  # an overflow is never "vanishing", even where a dead layer passes no gradient back
+        return verdict("exploding", f"Exploding gradients: the numbers became inf or NaN by step {steps}.")
+    if tiny or starved:
         return verdict("vanishing", f"Vanishing gradients: by step {steps} the signal that reaches the first "
                        "layers is too small to train them" + (f" (×{_g(depth_gain)} from layer {L} to layer 1 at step {gain_step})"
-                                          if shrinks else "") + "."
+                                          if shrinks else f" (every ‖∂L/∂h_l‖ is exactly 0 at step {steps})"
+                                          if silent else "") + "."
                        + (f" {sat_now[sat_layer]:.0%} of layer {sat_layer + 1}'s units are {kind} at step {steps}."
-                          if saturated else ""))
-    if (persistent and big_weights) or nan_loss:
-        return verdict("exploding", "Exploding gradients: "
-                       + (f"the numbers became inf or NaN by step {steps}." if nan_loss else
-                          f"by step {steps} the gradient norm has stayed above {_g(threshold)} and the weights keep "
-                          "growing, although the steps are not large for the weights."))
+                          if starved else ""))
+    if persistent and big_weights:
+        return verdict("exploding", f"Exploding gradients: by step {steps} the gradient norm has stayed above "
+                       f"{_g(threshold)} and the weights keep growing, although the steps are not large for the weights.")
     if rising:
-        return verdict("diverging", f"The loss is rising (step {steps}: {_g(end)}, {_g(_times(end, best))} times its best "
-                       f"{_g(best)}) although neither the gradients nor the steps look extreme: try a smaller "
-                       "learning rate.")
+        return verdict("diverging", f"The loss is rising by step {steps} (mean over {over}: {_g(end)}, "
+                       f"{_g(_times(end, best))} times {best_words}, {_g(best)}) although neither the gradients nor "
+                       "the steps look extreme: try a smaller learning rate.")
     if poor:
         return verdict("not learning", f"Not learning (yet): after {steps} step{'s' if steps > 1 else ''} the "
                        f"loss {_g(end)} is no better "
                        f"than a constant guess ({baseline.how if baseline else '—'}), although the gradients "
                        f"look ordinary; each step changes the weights by {_g(med_ratio)} times their size.")
-    return verdict("healthy", f"Healthy at step {steps}: gradients of a similar size in every layer and a loss "
-                   + (f"of {_g(end)}, {_g(end / baseline.value * 100)} % of a constant guess's {_g(baseline.value)}."
-                      if baseline is not None and baseline.value > 0 else f"that goes down to {_g(end)}."))
+    loss_part = (f"a loss of {_g(latest)} at step {steps} (mean {_g(end)} over {over}"
+                 + (f", {_g(end / baseline.value * 100)}% of a constant guess's {_g(baseline.value)})."
+                    if baseline is not None and baseline.value > 0 else ")."))
+    units = (f" {sat_now[sat_layer]:.0%} of layer {sat_layer + 1}'s units are {kind}, yet the signal reaches layer 1 "
+             "and the loss goes down." if saturated else "")
+    return verdict("healthy", f"Healthy at step {steps}: {_gain_words(depth_gain, gain_step, L)}, and {loss_part}"
+                   + units)
+
+
+def _gain_words(gain: float, step: int, layers: int) -> str:
+    """What ‖∂L/∂h₁‖ / ‖∂L/∂h_L‖ says in words that are true of the number (for a run that is neither exploding
+    nor vanishing, so the ratio lies between DEPTH_GAIN_VANISHING and DEPTH_GAIN_EXPLODING)."""
+    if layers < 2 or not step or not math.isfinite(gain) or gain <= 0:
+        return "no gradient grows or vanishes"
+    ratio = f"‖∂L/∂h₁‖ / ‖∂L/∂h_{layers}‖ = {_g(gain)} at step {step}"
+    if 0.5 <= gain <= 2:
+        return f"gradients of a similar size in every layer ({ratio})"
+    if gain > 1:
+        return (f"the back-propagated signal grows ×{_g(gain)} from layer {layers} to layer 1, below the "
+                f"×{_g(DEPTH_GAIN_EXPLODING)} that this diagnosis calls exploding ({ratio})")
+    return (f"the back-propagated signal shrinks to ×{_g(gain)} from layer {layers} to layer 1, above the "
+            f"×{_g(DEPTH_GAIN_VANISHING)} that this diagnosis calls vanishing ({ratio})")
 
 
 def diagnose_run(run, *, threshold: float = 1.0, step: int | None = None) -> Diagnosis:

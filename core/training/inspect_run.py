@@ -19,6 +19,7 @@ import sympy as sp
 import torch
 
 from core.chain.ledger import Update
+from core.numbers import sig
 
 
 def exact_decimal(value: float, dtype: str = "float32") -> Fraction:
@@ -89,9 +90,32 @@ class PathChain:
     sample: int
 
     @property
-    def culprit(self) -> int:
-        mags = [abs(f.value) if math.isfinite(f.value) else math.inf for f in self.factors]
-        return int(np.argmax(mags))
+    def culprit(self) -> int | None:
+        """The factor that amplifies most (|f| > 1, finite); None when no factor amplifies or one is not finite
+        (then `summary` says what happened instead)."""
+        if any(not math.isfinite(f.value) for f in self.factors):
+            return None
+        mags = [abs(f.value) for f in self.factors]
+        i = int(np.argmax(mags)) if mags else 0
+        return i if mags and mags[i] > 1 else None
+
+    @property
+    def summary(self) -> str:
+        """One sentence about the chain that is true of its factors: a non-finite factor, a factor of 0 that kills the
+        product, the biggest amplifier (|f| > 1), or that no factor amplifies."""
+        bad = next((f for f in self.factors if not math.isfinite(f.value)), None)
+        if bad is not None:
+            return (f"{bad.name} is not finite ({'NaN' if math.isnan(bad.value) else 'inf'}): the weights at this step "
+                    "have already overflowed, so no factor can be blamed here")
+        zero = next((f for f in self.factors if f.value == 0), None)
+        culprit = self.culprit
+        if zero is not None:
+            text = f"{zero.name} = 0 kills the whole product"
+            return text + (f"; the biggest amplifier is {self.factors[culprit].name} = "
+                           f"{sig(self.factors[culprit].value, 4)}" if culprit is not None else "")
+        if culprit is not None:
+            return f"biggest culprit: {self.factors[culprit].name} = {sig(self.factors[culprit].value, 4)} (|f| > 1)"
+        return "no culprit: no factor amplifies (every |f| ≤ 1)"
 
 
 def path_chain(model, x: torch.Tensor, y: torch.Tensor, loss_name: str, path: tuple[int, ...],

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from core.numbers import power_of_ten
+
 HIST_LO, HIST_HI = -10, 10  # decades of |∂L/∂w| from 1e-10 to 1e10, plus one bin below and one above
 HIST_BINS = HIST_HI - HIST_LO + 2
 SATURATION = 0.99  # |tanh| > 0.99 or sigmoid outside (0.01, 0.99): the derivative is below ≈ 0.02
@@ -47,10 +49,10 @@ def _row_norms(block: np.ndarray) -> np.ndarray:
 
 
 def hist_labels() -> list[str]:
-    """Labels of the histogram bins, e.g. '< 1e-10', '1e-3 … 1e-2', '≥ 1e10, inf, NaN'."""
-    labels = [f"< 1e{HIST_LO}"]
-    labels += [f"1e{k} … 1e{k + 1}" for k in range(HIST_LO, HIST_HI)]
-    return labels + [f"≥ 1e{HIST_HI}, inf, NaN"]
+    """Labels of the histogram bins, e.g. '< 10⁻¹⁰', '10⁻³ … 10⁻²', '≥ 10¹⁰, inf, NaN' (× 10ⁿ, never e-notation)."""
+    labels = [f"< {power_of_ten(HIST_LO)}"]
+    labels += [f"{power_of_ten(k)} … {power_of_ten(k + 1)}" for k in range(HIST_LO, HIST_HI)]
+    return labels + [f"≥ {power_of_ten(HIST_HI)}, inf, NaN"]
 
 
 @dataclass(frozen=True)
