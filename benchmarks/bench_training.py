@@ -127,9 +127,9 @@ def memory() -> None:
 
 
 def play_rate(seconds: float = 5.0) -> None:
-    """Server-side work of one Play tick: the steps of one 30 ms time slice, then the lab's three live charts
+    """Server-side work of one Play tick: the steps of one 20 ms time slice, then the lab's three live charts
     filled with data and serialised as Streamlit does (JSON spec, Arrow datasets). The page asks for a tick
-    every 0.08 s; the browser's own cost is measured by benchmarks/bench_lab_browser.py."""
+    0.05 s after the last one was drawn; the browser's own cost is measured by benchmarks/bench_lab_browser.py."""
     import json
 
     import pyarrow as pa
@@ -142,7 +142,7 @@ def play_rate(seconds: float = 5.0) -> None:
             run.run(warm)
         frames, steps, start = 0, 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
-            end = time.perf_counter() + 0.03
+            end = time.perf_counter() + 0.02
             while True:
                 run.step()
                 steps += 1

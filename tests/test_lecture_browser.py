@@ -37,7 +37,12 @@ def test_every_scene_is_a_slide_that_fits_the_projector(browser, app_url):
         page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for(
             timeout=60_000)
         metric = page.locator("[data-testid='stMetricValue']").first
-        assert metric.is_visible(), k
+        metric.wait_for(timeout=60_000)
+        try:  # the layout settles once the fonts and charts are in: wait for it, then check
+            page.wait_for_function(f"() => {{ const [a, b, c, d] = ({SCROLL_JS})(); return a <= b && c <= d "
+                                   f"&& ({CLIPPED_JS})().length === 0; }}", timeout=15_000)
+        except Exception:  # noqa: BLE001 - the asserts below say what is wrong
+            pass
         assert float(metric.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 40, k  # large on the wall
         main_height, main_client, doc_height, inner = page.evaluate(SCROLL_JS)
         assert main_height <= main_client and doc_height <= inner, (k, main_height, main_client, doc_height)

@@ -355,8 +355,8 @@ LECTURE_LAB_CSS = """<style>
 </style>"""
 # The latest numbers can be as long as 2.998 × 10¹⁹: a size at which five of them fit a row without being cut.
 LAB_CSS = """<style>.st-key-lab_status [data-testid="stMetricValue"] { font-size: 1.75rem; }</style>"""
-TICK_SECONDS = 0.08  # Play redraws this often (12 times a second when the server keeps up)
-TICK_WORK = 0.03  # … after training for at most this long (at least one step)
+TICK_SECONDS = 0.05  # Play asks for a redraw this long after the last one has been drawn
+TICK_WORK = 0.02  # … and trains for at most this long each time (at least one step)
 HEAT_NORMS = {"grad_w": "‖∂L/∂W_l‖", "grad_h": "‖∂L/∂h_l‖"}
 DETAIL_TABS = LAB_TABS  # their labels are values of the link's lab_tab
 
@@ -426,18 +426,21 @@ def _instrument(run: Run) -> None:
     """Everything that changes when the run trains, in one fragment: a Step, a Play tick or a scrub reruns
     this alone, not the settings; while playing it reruns itself every TICK_SECONDS."""
 
+    st.session_state[KEY + "timer_on"] = _playing()  # whether this fragment reruns itself on a timer
+
     @st.fragment(run_every=TICK_SECONDS if _playing() else None)
     def instrument() -> None:
         one_torch_thread()  # a fragment rerun runs in a thread of its own
-        _toolbar(run)  # first: a Pause click stops here, before another tick trains
+        if _playing() and (run.stopped or run.steps_done >= MAX_STEPS):
+            _set_playing(False)
+        _toolbar(run)
         if _playing():
-            if run.stopped or run.steps_done >= MAX_STEPS:
-                _set_playing(False)
-                st.rerun(scope="app")  # the Play button turns back, the details return
             _tick(run)
         _instrument_views(run)
         if not _playing():  # a Step, a scrub or a tab reruns only this fragment: the address bar follows here
             write_url("lab", view_values())
+        if st.session_state.get(KEY + "timer_on") != _playing():
+            st.rerun(scope="app")  # Play or Pause, drawn already: now start or stop the fragment's timer
 
     instrument()
 
@@ -470,24 +473,25 @@ def _tick(run: Run) -> None:
     run.recorder.flush()
 
 
+def _toggle_play() -> None:
+    """Play/Pause's callback: it runs before the fragment does, so the button is redrawn at once."""
+    _set_playing(not _playing())
+
+
 def _toolbar(run: Run) -> None:
     playing = _playing()
     c1, c2, c3, c4, c5 = st.columns([1, 1, 1, 1.3, 1], vertical_alignment="bottom")
     if c1.button("Step", icon=":material/skip_next:", shortcut="Right", disabled=playing, width="stretch",
                  help="One update (keyboard: →)"):
         train(run, 1)
-    if c2.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-                 width="stretch", disabled=run.stopped and not playing, help="Train continuously, redrawn about twelve times "
-                 "a second"):
-        _set_playing(not playing)
-        st.rerun(scope="app")
+    c2.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
+              width="stretch", disabled=run.stopped and not playing, on_click=_toggle_play,
+              help="Train continuously, redrawn more than ten times a second")
     if c3.button("Reset", icon=":material/restart_alt:", width="stretch",
                  help="Back to the very same initial weights, data order and optimiser state"):
         run.reset()
         _set_playing(False)
         st.session_state[KEY + "follow"] = True
-        if playing:
-            st.rerun(scope="app")
     n_steps = c4.number_input("Steps to run at once", 1, MAX_STEPS, 100, key=KEY + "n_steps",
                               label_visibility="collapsed", help="Steps to run at once with **Run**")
     if c5.button("Run", icon=":material/fast_forward:", disabled=playing, width="stretch"):
