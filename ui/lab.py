@@ -419,6 +419,8 @@ def _playing() -> bool:
 
 
 def _set_playing(value: bool) -> None:
+    """Also Play/Pause's callback, which runs before the fragment does, so the button is redrawn at once. It sets
+    a state rather than toggling one: the rerun that starts or stops the timer may deliver the click again."""
     st.session_state[KEY + "playing"] = value
 
 
@@ -473,11 +475,6 @@ def _tick(run: Run) -> None:
     run.recorder.flush()
 
 
-def _toggle_play() -> None:
-    """Play/Pause's callback: it runs before the fragment does, so the button is redrawn at once."""
-    _set_playing(not _playing())
-
-
 def _toolbar(run: Run) -> None:
     playing = _playing()
     c1, c2, c3, c4, c5 = st.columns([1, 1, 1, 1.3, 1], vertical_alignment="bottom")
@@ -485,7 +482,7 @@ def _toolbar(run: Run) -> None:
                  help="One update (keyboard: →)"):
         train(run, 1)
     c2.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-              width="stretch", disabled=run.stopped and not playing, on_click=_toggle_play,
+              width="stretch", disabled=run.stopped and not playing, on_click=_set_playing, args=(not playing,),
               help="Train continuously, redrawn more than ten times a second")
     if c3.button("Reset", icon=":material/restart_alt:", width="stretch",
                  help="Back to the very same initial weights, data order and optimiser state"):
