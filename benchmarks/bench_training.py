@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from core.training.config import TrainConfig
+from core.training.config import MAX_STEPS, TrainConfig
 from core.training.trainer import Run
 
 torch.set_num_threads(1)  # a Community Cloud container, and fair to both loops
@@ -143,7 +143,7 @@ def play_rate(seconds: float = 5.0) -> None:
         frames, steps, start = 0, 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
             end = time.perf_counter() + 0.02
-            while True:
+            while run.steps_done < MAX_STEPS:
                 run.step()
                 steps += 1
                 if time.perf_counter() > end:
@@ -155,6 +155,8 @@ def play_rate(seconds: float = 5.0) -> None:
                     for df in chart.datasets.values():
                         pa.Table.from_pandas(df)
             frames += 1
+            if run.steps_done >= MAX_STEPS:  # a run's history is full: the measurement ends here
+                break
         rate = frames / (time.perf_counter() - start)
         print(f"Play, default network, history from {warm:,} steps: {rate:.1f} updates per second, "
               f"{steps / frames:.0f} steps each (target ≥ 10 updates per second)")
