@@ -128,3 +128,31 @@ def test_a_replay_beyond_the_servers_work_limit_trains_what_it_may_and_says_so(m
     assert at.session_state["lab_run"].steps_done == 25
     assert any("asks for 100 trained steps" in w.value and "reached 25" in w.value for w in at.warning)
     assert at.query_params["lab_steps"] == "25"  # the link now describes what is on screen
+
+
+def test_hand_set_weights_travel_in_the_link_and_replay_at_their_steps():
+    from core.training.trainer import format_edits, parse_edits
+
+    at = open_with("pages/2_Training_lab.py", lab_depth="3", lab_width="6")
+    next(b for b in at.button if b.label == "Step").click().run()
+    at.session_state["lab_tab"] = "Update ledger"
+    at.run()
+    at.text_input(key="lab_set_value").set_value("500")
+    next(b for b in at.button if b.label == "Set weight").click().run()
+    next(b for b in at.button if b.label == "Step").click().run()
+    edits = at.session_state["lab_run"].edits
+    assert format_edits(edits) == "1:1.1.1=500.0" and at.query_params["lab_edits"] == "1:1.1.1=500.0"
+    ledger = [m.value for m in at.markdown if "In one line" in m.value]
+    again = open_with("pages/2_Training_lab.py", lab_depth="3", lab_width="6", lab_steps="2",
+                      lab_edits=at.query_params["lab_edits"], lab_tab="Update ledger")
+    run = again.session_state["lab_run"]
+    assert run.steps_done == 2 and parse_edits(format_edits(run.edits)) == edits
+    assert [m.value for m in again.markdown if "In one line" in m.value] == ledger  # 500 − lr·∂L/∂w, same digits
+    assert "500 − " in ledger[0]
+
+
+def test_garbage_hand_set_weights_in_a_link_are_refused_with_a_sentence():
+    at = open_with("pages/2_Training_lab.py", lab_steps="3", lab_edits="1:1.1.1=__import__('os')")
+    assert not at.exception
+    assert any("hand-set weights could not be used" in w.value for w in at.warning)
+    assert at.session_state["lab_run"].steps_done == 3 and not at.session_state["lab_run"].edits

@@ -22,7 +22,7 @@ from core.training.config import MAX_STEPS, ConfigError, TrainConfig
 from core.training.diagnosis import diagnose_run, likely_cause
 from core.training.inspect_run import ledger_at, path_chain, weight_label
 from core.training.scenarios import SCENARIOS
-from core.training.trainer import Run
+from core.training.trainer import Run, format_edits, parse_edits
 from ui.links import linked, write_url
 from ui.page import one_torch_thread
 
@@ -743,14 +743,16 @@ def view_values() -> dict[str, object]:
     run: Run | None = st.session_state.get(KEY + "run")
     heat = st.session_state.get(KEY + "heat_norm", "grad_w")
     tab = st.session_state.get(KEY + "tab", DETAIL_TABS[0])
-    values: dict[str, object] = {KEY + "steps": 0, KEY + "inspect_step": 0, KEY + "t_layer": 1, KEY + "t_row": 1,
+    values: dict[str, object] = {KEY + "steps": 0, KEY + "inspect_step": 0, KEY + "edits": "", KEY + "t_layer": 1,
+                                 KEY + "t_row": 1,
                                  KEY + "t_col": 1, KEY + "heat_norm": heat if heat in HEAT_NORMS else "grad_w",
                                  KEY + "tab": tab if tab in DETAIL_TABS else DETAIL_TABS[0]}
     if run is None:
         return values
     following = st.session_state.get(KEY + "follow", True)
     chosen = st.session_state.get(KEY + "inspect_chosen", 0)
-    values |= {KEY + "steps": run.steps_done, KEY + "t_layer": run.track[0] + 1, KEY + "t_row": run.track[1] + 1,
+    values |= {KEY + "steps": run.steps_done, KEY + "edits": format_edits(run.edits),
+               KEY + "t_layer": run.track[0] + 1, KEY + "t_row": run.track[1] + 1,
                KEY + "t_col": run.track[2] + 1,
                KEY + "inspect_step": 0 if following or not 1 <= chosen <= run.steps_done else chosen}
     return values
@@ -762,8 +764,13 @@ def replay_link(run: Run) -> None:
     link = linked("lab")
     if not link:
         return
-    for name in ("steps", "inspect_step"):  # only this link's request; the page writes them back from the run
+    for name in ("steps", "inspect_step", "edits"):  # only this link's request; written back from the run
         st.session_state.pop(KEY + name, None)
+    try:
+        edits = parse_edits(str(link.get(KEY + "edits", "") or ""))
+    except ConfigError as err:
+        edits = []
+        st.warning(f"The link's hand-set weights could not be used: {err}.", icon=":material/link_off:")
     track = tuple(int(link.get(KEY + k, 1)) - 1 for k in ("t_layer", "t_row", "t_col"))  # type: ignore[call-overload]
     try:
         run.retrack(track)  # type: ignore[arg-type]
@@ -777,11 +784,17 @@ def replay_link(run: Run) -> None:
                    f"{weight_label(*run.track)} instead.", icon=":material/link_off:")
     steps = int(link.get(KEY + "steps", 0))  # type: ignore[call-overload]
     st.session_state.pop(KEY + "pending_steps", None)  # the link's steps, not a scenario's
-    if steps != run.steps_done:
-        if run.steps_done:
+    if steps != run.steps_done or edits != run.edits:
+        if run.steps_done or run.edits:
             run.reset()
         allowed = SERVER.steps_allowed(run.config.depth, run.config.width) or steps
-        if steps:
+        if edits:  # the hand-set weights at the steps they were set, then the steps between them
+            try:
+                with st.spinner(f"Replaying the linked run with {len(edits)} hand-set weight(s)…"):
+                    run.replay(edits, min(steps, allowed))
+            except ConfigError as err:
+                st.warning(f"The link's hand-set weights could not be replayed: {err}.", icon=":material/link_off:")
+        elif steps:
             st.toast(f"Replaying the linked run: {min(steps, allowed):,} steps from seed {run.config.seed}.",
                      icon=":material/replay:")
             train(run, min(steps, allowed))

@@ -61,6 +61,7 @@ LAB = ViewSchema((
     Field("lab_dtype", "choice", _D.dtype, choices=cfg.DTYPES),
     # the view beyond the settings: the run replayed from the seed, the step, weight, norm and tab on screen
     Field("lab_steps", "int", 0, 0, cfg.MAX_STEPS), Field("lab_inspect_step", "int", 0, 0, cfg.MAX_STEPS),
+    Field("lab_edits", "text", ""),
     Field("lab_t_layer", "int", 1, 1, cfg.MAX_RESIDUAL_DEPTH + 1), Field("lab_t_row", "int", 1, 1, 256),
     Field("lab_t_col", "int", 1, 1, 256), Field("lab_heat_norm", "choice", "grad_w", choices=LAB_HEAT_NORMS),
     Field("lab_tab", "choice", LAB_TABS[0], choices=LAB_TABS),

@@ -35,6 +35,35 @@ class Edit:
     value: float
 
 
+MAX_LINKED_EDITS = 20
+
+
+def format_edits(edits: list[Edit]) -> str:
+    """Hand-set weights as a link writes them: `step:layer.row.col=value` (1-based layer, row and column; the
+    edit applies after `step` steps), separated by `;`."""
+    return ";".join(f"{e.step}:{e.layer + 1}.{e.row + 1}.{e.col + 1}={e.value!r}" for e in edits)
+
+
+def parse_edits(text: str) -> list[Edit]:
+    """The inverse of `format_edits`; anything else is refused with a sentence (nothing is evaluated)."""
+    edits = []
+    parts = [p for p in text.split(";") if p.strip()]
+    if len(parts) > MAX_LINKED_EDITS:
+        raise ConfigError(f"a link carries at most {MAX_LINKED_EDITS} hand-set weights")
+    for part in parts:
+        try:
+            where, value = part.split("=")
+            step, cell = where.split(":")
+            layer, row, col = (int(v) for v in cell.split("."))
+            edit = Edit(int(step), layer - 1, row - 1, col - 1, float(value))
+        except ValueError as err:
+            raise ConfigError("a hand-set weight is written step:layer.row.col=value") from err
+        if edit.step < 0 or min(edit.layer, edit.row, edit.col) < 0 or not math.isfinite(edit.value):
+            raise ConfigError("a hand-set weight needs a step ≥ 0, a layer, row and column ≥ 1 and a finite value")
+        edits.append(edit)
+    return edits
+
+
 @dataclass
 class StepInfo:
     step: int  # 1-based number of the update just done
