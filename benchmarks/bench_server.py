@@ -53,7 +53,7 @@ def browser_part() -> dict:
             out["torch imported by the home page"] = "torch" in Path(tmp, "server.log").read_text()  # never logged
             out["memory after the home page (MB)"] = memory_kb(proc.pid)[0] / 1024
             for path, click, wait_text in [
-                ("/Lecture", None, "scene 1 of 7"), ("/Chain_rule", None, "In one line"),
+                ("/Lecture", None, "Open this view"), ("/Chain_rule", None, "In one line"),
                 ("/Training_lab", ("button", "Run"), "W₁[1, 1] at step 100"),
                 ("/Remedies", ("button", "Compare"), "Healthy: gradients"),
                 ("/Through_time", ("tab", "③ RNN vs LSTM"), "Press"),
