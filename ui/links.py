@@ -61,6 +61,8 @@ def finish_page(page: str, view: Mapping[str, object] | None = None) -> None:
     params = write_url(page, view)
     url = (st.context.url or "") + ("?" + urlencode(params) if params else "")
     with st.sidebar.popover("Link to this exact view", icon=":material/link:", width="stretch"):
-        st.caption("Every setting on this page, the open tab and any trained steps are in the link (and in the "
-                   "address bar); open it anywhere to see the same view, replayed from the same seed.")
+        st.caption("Every setting on this page, the open tab and any trained steps are in the link; open it anywhere "
+                   "to see the same view, replayed from the same seed. The address bar always holds the latest view; "
+                   "this copy is refreshed when the page reruns in full (after a Step or a scrub in the lab, take "
+                   "the address bar's).")
         st.code(url, language=None, wrap_lines=True)
