@@ -55,7 +55,7 @@ def browser_part() -> dict:
             for path, click, wait_text in [
                 ("/Lecture", None, "Open this view"), ("/Chain_rule", None, "In one line"),
                 ("/Training_lab", ("button", "Run"), "W₁[1, 1] at step 100"),
-                ("/Remedies", ("button", "Compare"), "Side by side"),
+                ("/Remedies", ("button", "Compare"), "a run that overflows to inf or NaN stops there"),
                 ("/Through_time", ("tab", "③ RNN vs LSTM"), "Press"),
                 ("/Edge_of_chaos", ("button", "Train both pairs"), "per step"),
             ]:
