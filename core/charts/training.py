@@ -53,13 +53,6 @@ def _top(values: np.ndarray) -> float:
     return float(finite.max()) + 0.5 if len(finite) else 1.0
 
 
-def _nonfinite_marks(df: pd.DataFrame, x: str, y_top: float, colour: str | None = None) -> alt.Chart:
-    bad = df[df["status"] != "finite"].assign(top=y_top)
-    enc = dict(x=f"{x}:Q", y=alt.Y("top:Q"), tooltip=[f"{x}:Q", "status:N"] + (["layer:N"] if "layer" in df and x != "layer" else []))
-    return alt.Chart(bad).mark_point(shape="triangle-down", size=140, filled=True, color=BAD).encode(**enc)
-
-
-
 # ---------------------------------------------------------------- thinning that keeps spikes and NaN
 
 
