@@ -16,12 +16,15 @@ from numbers import Rational
 
 import mpmath
 
+from core.text import literal
+
 MINUS = "\u2212"  # the typographic minus sign used on screen
 FLOAT64_MAX = Fraction(int.from_bytes(b"\xff" * 8, "big") >> 11) * 2**971  # (2 - 2**-52) * 2**1023
 FLOAT64_TINY = Fraction(1, 2**1022)  # smallest normal float64
 
 _LOG10_2 = math.log10(2)
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$", re.ASCII)
+MAX_EXPONENT = 4000  # 10^±4000: far beyond any float, still exact and instant as a Fraction
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -32,8 +35,12 @@ class NumberError(ValueError):
 def parse_number(text: str, *, name: str = "value", limit: Fraction | int | None = None) -> Fraction:
     """Parse a decimal the learner typed ("93,750,000", "1e308", "-0.01", "1/4") into an exact Fraction.
 
-    Never evaluates the text: only plain decimals, scientific notation and `a/b` are accepted.
-    `limit` bounds the magnitude; anything else raises NumberError with a message for the screen.
+    Never evaluates the text: only plain decimals, scientific notation and `a/b` are accepted, written with the
+    digits 0–9 and, as the app writes them, thousands separators (commas or thin spaces) and the minus sign −.
+    Python's own literals go further (`1_000`, Arabic-Indic or full-width digits); they are refused, with a
+    message, so that what is accepted here is exactly what a link, the lab and this page accept everywhere.
+    `limit` bounds the magnitude; anything else raises NumberError with a message for the screen (the typed text
+    in it is shown literally, never as Markdown).
     """
     if text is None:
         raise NumberError(f"{name}: please enter a number.")
@@ -41,22 +48,27 @@ def parse_number(text: str, *, name: str = "value", limit: Fraction | int | None
     if not raw:
         raise NumberError(f"{name}: please enter a number.")
     if len(raw) > 80:
-        raise NumberError(f"{name}: '{raw[:20]}…' is too long to be a number (80 characters at most).")
-    cleaned = raw.replace(MINUS, "-").replace("\u2009", "").replace(" ", "").replace("_", "").replace(",", "")
+        raise NumberError(f"{name}: {literal(raw, 20)} is too long to be a number (80 characters at most).")
+    cleaned = raw.replace(MINUS, "-").replace("\u2009", "").replace(" ", "").replace(",", "")
+    if "_" in cleaned:
+        raise NumberError(f"{name}: {literal(raw)} is not a number here: write 1000 or 1,000 (no underscores).")
+    if any(c.isdigit() or c.isnumeric() for c in cleaned if not c.isascii()):
+        raise NumberError(f"{name}: {literal(raw)} uses digits other than 0–9; please type it with 0–9.")
     parts = cleaned.split("/")
     if len(parts) > 2:
-        raise NumberError(f"{name}: '{raw}' is not a number. Use digits like 500, -0.01, 1e308 or 1/4.")
+        raise NumberError(f"{name}: {literal(raw)} is not a number. Use digits like 500, -0.01, 1e308 or 1/4.")
     for part in parts:
         if not _NUMBER.match(part):
-            raise NumberError(f"{name}: '{raw}' is not a number. Use digits like 500, -0.01, 1e308 or 1/4.")
+            raise NumberError(f"{name}: {literal(raw)} is not a number. Use digits like 500, -0.01, 1e308 or 1/4.")
         exponent = part.lower().split("e")[1] if "e" in part.lower() else "0"
-        if abs(int(exponent)) > 4000:
-            raise NumberError(f"{name}: the exponent in '{raw}' is far outside any sensible range.")
+        if abs(int(exponent)) > MAX_EXPONENT:
+            raise NumberError(f"{name}: the exponent in {literal(raw)} is far outside any sensible range "
+                              f"(at most {MAX_EXPONENT:,} either way).")
     value = Fraction(Decimal(parts[0]))
     if len(parts) == 2:
         den = Fraction(Decimal(parts[1]))
         if den == 0:
-            raise NumberError(f"{name}: '{raw}' divides by zero.")
+            raise NumberError(f"{name}: {literal(raw)} divides by zero.")
         value /= den
     if limit is not None and abs(value) > limit:
         raise NumberError(f"{name}: {format_number(value)} is out of range; use a value between "

@@ -125,7 +125,7 @@ def _derivation(mode: str, chain: ch.Chain) -> str:
         shown = shown[:4] + [r"\cdots"] + shown[-3:]
     product = (rf"\frac{{\partial L}}{{\partial w^{{1}}_{{11}}}} {eq} " + r" \times ".join(shown)
                + rf" {eq_result if eq == '=' else eq} {fmt_latex(chain.gradient)}")
-    ui.reveal(f"chain_{chain.gradient}", "is this product larger or smaller than 1? By how many powers of ten?",
+    ui.reveal(f"chain_{hash(chain.gradient):x}", "is this product larger or smaller than 1? By how many powers of ten?",
               lambda: st.latex(product))
     if not ui.lecture():
         ui.latex_download("Derivation as LaTeX", "The chain rule, derived and computed", [

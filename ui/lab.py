@@ -16,7 +16,7 @@ import ui
 from core.app.limits import SERVER
 from core.app.page_views import LAB_TABS
 from core.charts import training as tc
-from core.numbers import fmt
+from core.numbers import NumberError, fmt, parse_number, sig
 from core.training import config as cfg
 from core.training.config import MAX_STEPS, ConfigError, TrainConfig
 from core.training.diagnosis import diagnose_run, likely_cause
@@ -77,8 +77,6 @@ def _number(label: str, name: str, help: str | None = None) -> float | None:
     if value is None:
         return None
     if not lo <= value <= hi:
-        from core.numbers import sig  # × 10ⁿ, never e-notation
-
         st.error(f"{label}: {fmt(value)} is outside the allowed range {sig(lo, 4)} … {sig(hi, 4)}.",
                  icon=":material/warning:")
         return None
@@ -293,11 +291,27 @@ def ledger_panel(run: Run, step: int) -> None:
         value = st.text_input(f"Set {weight_label(layer, row, col)} by hand (the notes: 'suppose I initialise it as "
                               "500') and keep training from there", value="500", key=KEY + "set_value")
         if st.form_submit_button("Set weight", icon=":material/edit:"):
-            try:
-                run.set_weight(layer, row, col, float(value.replace(",", "")))
-                st.success(f"{weight_label(layer, row, col)} = {value}. The next step starts from it.")
-            except (ValueError, ConfigError) as err:
-                st.error(f"Cannot set the weight: {err}", icon=":material/warning:")
+            _set_weight(run, layer, row, col, value)
+
+
+def _set_weight(run: Run, layer: int, row: int, col: int, text: str) -> None:
+    """Set the inspected weight to the typed number (parsed as every number box is), and say truly what follows."""
+    label = weight_label(layer, row, col)
+    nf = run.nonfinite
+    if nf is not None:  # a stopped run takes no further step: setting a weight would promise one
+        st.error(f"This run stopped at step {nf.step:,} when a value became {nf.kind}, so no step can start from a "
+                 f"hand-set weight. Press **Reset** (the same initial weights) and set {label} before training.",
+                 icon=":material/warning:")
+        return
+    try:
+        value = parse_number(text, name=label, limit=10**6)
+        run.set_weight(layer, row, col, float(value))
+    except (NumberError, ConfigError) as err:
+        st.error(f"Cannot set the weight: {err}", icon=":material/warning:")
+        return
+    stored = float(run.weights[layer][row, col])
+    note = "" if stored == value else f" ({run.config.dtype} stores it as {sig(stored, 8)})"
+    st.success(f"{label} = {fmt(value)}{note}. The next step, step {run.steps_done + 1:,}, starts from it.")
 
 
 def _effect(value: float) -> str:

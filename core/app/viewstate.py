@@ -9,6 +9,7 @@ values that differ from the default are written, so a link stays short.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -16,6 +17,22 @@ from core.numbers import sig
 
 MAX_PARAMS = 100  # the chain page alone has 72 settings
 MAX_VALUE_LENGTH = 300
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+
+
+def _decimal(text: str) -> float:
+    """A plain decimal as a finite float: digits 0–9 only (no `1_000`, no other scripts' digits, no inf or NaN, no
+    hexadecimal), as the pages' own text boxes read numbers; −0 becomes 0 and a value that float64 would round to
+    ±∞ or to 0 is refused rather than silently changed. Raises ValueError with a short reason."""
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError("not a plain decimal number written with the digits 0–9")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("beyond the largest float, 1.8 × 10³⁰⁸")
+    if value == 0 and any(c in "123456789" for c in text.lower().partition("e")[0]):
+        raise ValueError("too small for a float: it would be rounded to 0")
+    return value + 0.0  # −0.0 + 0.0 is +0.0
 
 
 @dataclass(frozen=True)
@@ -34,18 +51,14 @@ class Field:
         if len(raw) > MAX_VALUE_LENGTH:
             raise ValueError("too long")
         text = raw.strip()
-        if self.kind in ("int", "float", "text_float") and not text.isascii():
-            raise ValueError("not a plain decimal number")
         if self.kind == "int":
-            if not text.lstrip("-").isdigit():
-                raise ValueError("not a whole number")
+            if not _INTEGER.fullmatch(text):
+                raise ValueError("not a whole number written with the digits 0–9")
             value = int(text)
             self._check_range(value)
             return value
         if self.kind in ("float", "text_float"):
-            value = float(text)  # ValueError for anything that is not a decimal number
-            if not math.isfinite(value):
-                raise ValueError("not a finite number")
+            value = _decimal(text)
             self._check_range(value)
             if self.options and value not in self.options:
                 raise ValueError(f"not one of {', '.join(sig(o) for o in self.options)}")
@@ -114,6 +127,9 @@ class ViewSchema:
                 notices.append(f"'{_short(name)}' is not a setting of this page and was ignored.")
                 continue
             if isinstance(raw, list | tuple):
+                if len(raw) > 1:
+                    notices.append(f"{name} appears {len(raw)} times in the link; only the last value, "
+                                   f"'{_short(str(raw[-1]))}', is used.")
                 raw = raw[-1] if raw else ""
             try:
                 values[name] = known[name].decode(str(raw))

@@ -21,7 +21,7 @@ import sympy as sp
 
 from core.chain.activations import ACTIVATIONS, Z, activation_expr, derivative_bound, derivative_expr, stable_derivative_expr, step_as_torch
 from core.chain.ledger import Update
-from core.numbers import log10_abs, to_fraction
+from core.numbers import fmt, log10_abs, to_fraction
 
 PRECISION = 50  # significant digits carried when a value is not exact
 MAX_DEPTH = 30
@@ -226,9 +226,9 @@ def _check_range(value: Fraction | sp.Expr, kind: str, positive: bool = False) -
     frac = to_fraction(value)
     limit = LIMITS[kind]
     if abs(frac) > limit:
-        raise ChainError(f"The {kind} {frac} is out of range: keep it within ±{limit}.")
+        raise ChainError(f"The {kind} {fmt(frac)} is out of range: keep it within ±{fmt(limit)}.")
     if positive and frac <= 0:
-        raise ChainError(f"The {kind} must be greater than 0 (got {frac}).")
+        raise ChainError(f"The {kind} must be greater than 0 (got {fmt(frac)}).")
 
 
 def given_chain(factors: tuple[object, ...], w_old: object, lr: object) -> Chain:

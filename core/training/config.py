@@ -84,6 +84,14 @@ class TrainConfig:
     residual: bool = False  # h_{l+1} = h_l + φ(W_l h_l + b_l); a projection P x where the input width differs
     layernorm: str = "off"  # nn.LayerNorm: "pre" on z_l before the activation, "post" on the layer's output
 
+    def __post_init__(self) -> None:
+        # −0.0 passes every range check (−0.0 >= 0.0) but numpy refuses it as a scale ("scale < 0"): a link's
+        # `lab_noise=-0` means 0, so every −0.0 becomes +0.0 here, once, for all of the config's numbers.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and value == 0.0:
+                object.__setattr__(self, f.name, 0.0)
+
     def max_depth(self) -> int:
         """50 hidden layers, or 100 with residual connections."""
         return MAX_RESIDUAL_DEPTH if self.residual else LIMITS["depth"][1]
