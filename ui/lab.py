@@ -309,7 +309,7 @@ def _set_weight(run: Run, layer: int, row: int, col: int, text: str) -> None:
     except (NumberError, ConfigError) as err:
         st.error(f"Cannot set the weight: {err}", icon=":material/warning:")
         return
-    stored = float(run.weights[layer][row, col])
+    stored = float(run.weights[layer][row, col].detach())
     note = "" if stored == value else f" ({run.config.dtype} stores it as {sig(stored, 8)})"
     st.success(f"{label} = {fmt(value)}{note}. The next step, step {run.steps_done + 1:,}, starts from it.")
 
