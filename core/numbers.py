@@ -76,6 +76,21 @@ def parse_number(text: str, *, name: str = "value", limit: Fraction | int | None
     return value
 
 
+MAX_LIST = 60  # values in one list box ("500; 500; 400")
+
+
+def parse_numbers(text: str, *, name: str = "values", limit: Fraction | int | None = None,
+                  most: int = MAX_LIST) -> list[Fraction]:
+    """A list of exact numbers separated by semicolons or spaces ("500; 500; 400"), each read by `parse_number`;
+    NumberError (with a message for the screen) when it is empty, too long, or holds anything else."""
+    parts = [p.strip(",") for p in str(text or "").replace(";", " ").split() if p.strip(",")]
+    if not parts:
+        raise NumberError(f"{name}: please enter at least one number.")
+    if len(parts) > most:
+        raise NumberError(f"{name}: at most {most} values.")
+    return [parse_number(part, name=name, limit=limit) for part in parts]
+
+
 def to_fraction(value: object) -> Fraction:
     """Exact Fraction of an int, Fraction, finite float, Decimal or SymPy number (floats by their shortest repr)."""
     if isinstance(value, Fraction):

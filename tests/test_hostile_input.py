@@ -10,6 +10,7 @@ test_browser.py checks the same in the real DOM.
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 
 import pytest
 from markdown_it import MarkdownIt
@@ -159,3 +160,98 @@ def test_a_run_stopped_by_nan_does_not_promise_a_next_step():
     set_weight(at, "500")
     assert not any("starts from it" in s.value for s in at.success)
     assert any("no step can start from a hand-set weight" in e.value for e in at.error)
+
+
+# ---------------------------------------------------------------- links and files that crashed a page (issue 16)
+
+def chain_latex(at) -> str:
+    return "\n".join(str(x.value) for x in at.latex)
+
+
+def test_enormous_exact_products_stay_exact_and_display():
+    """`/Chain_rule?f_do31%2Fdo21=1e-3000&f_do21%2Fdo11=1e-3000` raised Python's 4,300-digit int-string limit."""
+    import sympy as sp
+
+    from core.chain import products as ch
+
+    tiny = ch.given_chain((150, Fraction(1, 10**3000), Fraction(1, 10**3000), 50), 500, Fraction(1, 100))
+    assert tiny.gradient == sp.Rational(75, 10**5998)  # 150·50·10⁻⁶⁰⁰⁰, exactly
+    at = open_with(PAGE_OF["chain"], **{"f_do31/do21": "1e-3000", "f_do21/do11": "1e-3000"})
+    assert not at.exception
+    assert r"= 7.5 \times 10^{-5997}" in chain_latex(at)
+    huge = {f"f_{name}": "1e300" for name in ch.factor_names(14)}  # 15 factors of 10³⁰⁰: a 4,501-digit integer
+    at = open_with(PAGE_OF["chain"], f_depth="14", **huge)
+    assert not at.exception
+    assert r"= 1 \times 10^{4500}" in chain_latex(at)
+    assert any("1.8 × 10³⁰⁸" in e.value for e in at.error)  # and float64 says ∞
+    at = open_with(PAGE_OF["chain"], mode="From weights", act="linear", weights="1e-4000", x="1e-4000")
+    assert not at.exception and r"10^{-" in chain_latex(at)
+
+
+def test_a_negative_zero_noise_link_trains_and_keeps_training_on_reload():
+    """`/Training_lab?lab_noise=-0`: numpy refused −0.0 as a scale ("scale < 0"), on every rerun."""
+    import math
+
+    from core.training.config import TrainConfig
+    from core.training.trainer import Run
+
+    config = TrainConfig(noise=-0.0, init_scale=-0.0)
+    assert math.copysign(1, config.noise) == 1 and math.copysign(1, config.init_scale) == 1
+    assert Run(config).step().loss > 0
+    assert math.copysign(1, SCHEMAS["lab"].params["lab_noise"].decode("-0")) == 1
+    from tests.test_lab_page import button
+
+    at = open_with(PAGE_OF["lab"], lab_noise="-0")
+    button(at, "Step").click().run()
+    at.run()
+    assert not at.exception and not at.error
+
+
+def test_csv_with_classic_mac_line_endings_or_a_giant_field():
+    from core.training.config import ConfigError
+    from core.training.data import parse_csv
+
+    x, y, task = parse_csv(b"a,b,label\r1,2,0\r3,4,1\r5,6,0\r7,8,1\r")
+    assert x.tolist() == [[1, 2], [3, 4], [5, 6], [7, 8]] and y.tolist() == [0, 1, 0, 1] and task == "classification"
+    assert parse_csv(b"1,0\r\n2,1\r\n3,0\r\n4,1\r\n")[0].tolist() == [[1], [2], [3], [4]]
+    with pytest.raises(ConfigError, match="longer than 131,072 characters"):
+        parse_csv(b"1," + b"9" * 131_073 + b"\n2,1\n3,0\n4,1\n")
+    with pytest.raises(ConfigError, match="not a plain decimal") as err:
+        parse_csv(b"1,0\n2,1\n3,[x](https://evil.example/)\n4,0\n")
+    assert not unsafe_parts(str(err.value))
+    for cell in ("1_000", "\u0661", "0x10"):  # what Python's float() would take, the app's numbers do not
+        with pytest.raises(ConfigError, match="not a plain decimal"):
+            parse_csv(f"1,0\n2,1\n3,{cell}\n4,0\n".encode())
+
+
+def test_an_input_float32_cannot_hold_is_refused_not_diagnosed_as_an_explosion():
+    from core.training.config import ConfigError, TrainConfig
+    from core.training.data import make_dataset
+
+    data = b"x,y\n1e39,0\n1,1\n2,0\n3,1\n"  # 10³⁹ is above float32's largest number, 3.4 × 10³⁸
+    with pytest.raises(ConfigError, match="beyond float32's largest number"):
+        make_dataset(TrainConfig(dataset="csv", batch_size=4, dtype="float32"), data)
+    assert make_dataset(TrainConfig(dataset="csv", batch_size=4, dtype="float64"), data).x.max() == 1e39
+    scaled = b"x,y\n1e33,0\n1,1\n2,0\n3,1\n"  # fine alone, 10³⁹ after an input scale of 10⁶
+    with pytest.raises(ConfigError, match="after the input scale"):
+        make_dataset(TrainConfig(dataset="csv", batch_size=4, dtype="float32", input_scale=1e6), scaled)
+    normalised = TrainConfig(dataset="csv", batch_size=4, dtype="float32", normalize_inputs=True)
+    assert abs(make_dataset(normalised, data).x).max() < 2  # standardised before it becomes float32: fine
+
+
+def test_a_repeated_url_key_says_which_value_is_used():
+    values, notices = SCHEMAS["lab"].decode({"lab_depth": ["3", "12"]})
+    assert values == {"lab_depth": 12}
+    assert notices == ["lab_depth appears 2 times in the link; only the last value, '12', is used."]
+
+
+@pytest.mark.parametrize("text", ["1_000", "\u0661\u0660", "\uff11\uff10", "\u00b2", "1e-5000", "1e5000", "0x10",
+                                  "nan", "-inf"])
+def test_numbers_outside_plain_ascii_decimals_are_refused_alike_everywhere(text):
+    from core.numbers import NumberError, parse_number
+
+    field = SCHEMAS["lab"].params["lab_noise"]
+    with pytest.raises(ValueError):
+        field.decode(text)
+    with pytest.raises(NumberError):
+        parse_number(text)

@@ -1,4 +1,5 @@
-"""Text boxes for exact numbers: a Fraction back, or a clear message beside the field."""
+"""Text boxes for exact numbers: a Fraction back, or a clear message beside the field (what was typed is quoted in
+it literally, never rendered as Markdown: core.text.literal)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from fractions import Fraction
 
 import streamlit as st
 
-from core.numbers import NumberError, parse_number
+from core.numbers import NumberError, parse_number, parse_numbers
 
 
 def number_field(label: str, key: str, default: str, *, limit: Fraction | None = None,
@@ -28,22 +29,12 @@ def number_field(label: str, key: str, default: str, *, limit: Fraction | None =
 
 def numbers_field(label: str, key: str, default: str, *, limit: Fraction, help: str | None = None
                   ) -> list[Fraction] | None:
-    """A comma- or semicolon-separated list of exact numbers ("500; 500; 400"), or None with a message."""
+    """A semicolon-separated list of exact numbers ("500; 500; 400"), or None after showing why it is refused."""
     if key not in st.session_state:
         st.session_state[key] = default
     text = st.text_input(label, key=key, help=help) or ""
-    parts = [p for p in text.replace(";", " ").split() if p.strip(",")]
-    if not parts:
-        st.error(f"{label}: please enter at least one number.", icon=":material/warning:")
+    try:
+        return parse_numbers(text, name=label, limit=limit)
+    except NumberError as err:
+        st.error(str(err), icon=":material/warning:")
         return None
-    if len(parts) > 60:
-        st.error(f"{label}: at most 60 values.", icon=":material/warning:")
-        return None
-    values = []
-    for part in parts:
-        try:
-            values.append(parse_number(part.strip(","), name=label, limit=limit))
-        except NumberError as err:
-            st.error(str(err), icon=":material/warning:")
-            return None
-    return values

@@ -21,17 +21,21 @@ _INTEGER = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
 
 
+class LinkValueError(ValueError):
+    """One URL value a field cannot take; the message is the short reason quoted in the page's notice."""
+
+
 def _decimal(text: str) -> float:
     """A plain decimal as a finite float: digits 0–9 only (no `1_000`, no other scripts' digits, no inf or NaN, no
     hexadecimal), as the pages' own text boxes read numbers; −0 becomes 0 and a value that float64 would round to
-    ±∞ or to 0 is refused rather than silently changed. Raises ValueError with a short reason."""
+    ±∞ or to 0 is refused rather than silently changed. Raises LinkValueError with a short reason."""
     if not _DECIMAL.fullmatch(text):
-        raise ValueError("not a plain decimal number written with the digits 0–9")
+        raise LinkValueError("not a plain decimal number written with the digits 0–9")
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError("beyond the largest float, 1.8 × 10³⁰⁸")
+        raise LinkValueError("beyond the largest float, 1.8 × 10³⁰⁸")
     if value == 0 and any(c in "123456789" for c in text.lower().partition("e")[0]):
-        raise ValueError("too small for a float: it would be rounded to 0")
+        raise LinkValueError("too small for a float: it would be rounded to 0")
     return value + 0.0  # −0.0 + 0.0 is +0.0
 
 
@@ -47,13 +51,13 @@ class Field:
     options: tuple[float, ...] = ()  # for "float": the only values allowed (a select slider)
 
     def decode(self, raw: str) -> object:
-        """Parse one URL value; raise ValueError with a short reason."""
+        """Parse one URL value; raise LinkValueError with a short reason."""
         if len(raw) > MAX_VALUE_LENGTH:
-            raise ValueError("too long")
+            raise LinkValueError("too long")
         text = raw.strip()
         if self.kind == "int":
             if not _INTEGER.fullmatch(text):
-                raise ValueError("not a whole number written with the digits 0–9")
+                raise LinkValueError("not a whole number written with the digits 0–9")
             value = int(text)
             self._check_range(value)
             return value
@@ -61,30 +65,30 @@ class Field:
             value = _decimal(text)
             self._check_range(value)
             if self.options and value not in self.options:
-                raise ValueError(f"not one of {', '.join(sig(o) for o in self.options)}")
+                raise LinkValueError(f"not one of {', '.join(sig(o) for o in self.options)}")
             return text if self.kind == "text_float" else value
         if self.kind == "text":  # a page's own parser reads it (exact numbers); here only its size and characters
             if not text.isprintable():
-                raise ValueError("contains control characters")
+                raise LinkValueError("contains control characters")
             return text
         if self.kind == "bool":
             if text.lower() not in ("1", "0", "true", "false"):
-                raise ValueError("not 1 or 0")
+                raise LinkValueError("not 1 or 0")
             return text.lower() in ("1", "true")
         if self.kind == "choice":
             if text not in self.choices:
-                raise ValueError(f"not one of {', '.join(self.choices)}")
+                raise LinkValueError(f"not one of {', '.join(self.choices)}")
             return text
         if self.kind == "choices":
             items = [t for t in text.split(",") if t] if text else []
             if len(items) > self.max_items or any(t not in self.choices for t in items):
-                raise ValueError(f"a comma-separated list of {', '.join(self.choices)}")
+                raise LinkValueError(f"a comma-separated list of {', '.join(self.choices)}")
             return items
         raise ValueError(f"unknown field kind {self.kind!r}")  # pragma: no cover - a schema bug
 
     def _check_range(self, value: float) -> None:
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            raise ValueError(f"outside {sig(self.lo)} … {sig(self.hi)}")
+            raise LinkValueError(f"outside {sig(self.lo)} … {sig(self.hi)}")
 
     def encode(self, value: object) -> str:
         if self.kind == "bool":
@@ -133,7 +137,7 @@ class ViewSchema:
                 raw = raw[-1] if raw else ""
             try:
                 values[name] = known[name].decode(str(raw))
-            except ValueError as err:
+            except LinkValueError as err:
                 notices.append(f"{name} = '{_short(str(raw))}' was ignored ({err}); the default is used.")
         return values, notices
 

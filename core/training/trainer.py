@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +45,10 @@ def format_edits(edits: list[Edit]) -> str:
     return ";".join(f"{e.step}:{e.layer + 1}.{e.row + 1}.{e.col + 1}={e.value!r}" for e in edits)
 
 
+_EDIT = re.compile(r"([0-9]{1,9}):([0-9]{1,4})\.([0-9]{1,4})\.([0-9]{1,4})="
+                   r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?)", re.ASCII)
+
+
 def parse_edits(text: str) -> list[Edit]:
     """The inverse of `format_edits`; anything else is refused with a sentence (nothing is evaluated)."""
     edits = []
@@ -51,13 +56,11 @@ def parse_edits(text: str) -> list[Edit]:
     if len(parts) > MAX_LINKED_EDITS:
         raise ConfigError(f"a link carries at most {MAX_LINKED_EDITS} hand-set weights")
     for part in parts:
-        try:
-            where, value = part.split("=")
-            step, cell = where.split(":")
-            layer, row, col = (int(v) for v in cell.split("."))
-            edit = Edit(int(step), layer - 1, row - 1, col - 1, float(value))
-        except ValueError as err:
-            raise ConfigError("a hand-set weight is written step:layer.row.col=value") from err
+        match = _EDIT.fullmatch(part.strip())  # digits 0–9 only, as every number the app reads
+        if match is None:
+            raise ConfigError("a hand-set weight is written step:layer.row.col=value")
+        step, layer, row, col, value = match.groups()
+        edit = Edit(int(step), int(layer) - 1, int(row) - 1, int(col) - 1, float(value) + 0.0)
         if edit.step < 0 or min(edit.layer, edit.row, edit.col) < 0 or not math.isfinite(edit.value):
             raise ConfigError("a hand-set weight needs a step ≥ 0, a layer, row and column ≥ 1 and a finite value")
         edits.append(edit)
