@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -95,3 +96,132 @@ def test_random_widget_values_never_put_an_exception_on_screen(page):
                 widget.set_value(value)
         at.run()
         assert not at.exception, (page, [e.value for e in at.exception])
+
+
+# ---------------------------------------------------------------- every parser of typed, linked or uploaded text
+
+SPECIAL_NUMBERS = ["0", "-0", "+0", "-0.0", "0e0", "-0e-0", "5e-324", "4.9e-324", "2.2250738585072014e-308",
+                   "1e-5000", "1e5000", "-1e5000", "1e-4000", "1e4000", "1e-3000", "1.7976931348623157e308", "1e309",
+                   "3.5e38", "nan", "NaN", "-inf", "Infinity", "1_000", "1,000", "−5", "1/0", "1/3", "0x10",
+                   "\u0661\u0662\u0663", "\uff11\uff12", "\u0967", "\u00b2", "\u00bd", "1e", "e5", ".", "-", "+-1",
+                   "1e99999999999999999999", "9" * 80, "9" * 81, "1" * 400, "\x00", "\u202e1", " 1 ", "1\n2"]
+numeric_text = st.one_of(
+    st.sampled_from(SPECIAL_NUMBERS),
+    st.floats().map(repr),
+    st.integers(-(10**400), 10**400).map(str),
+    st.builds(lambda m, e: f"{m}e{e}", st.floats(allow_nan=False, allow_infinity=False), st.integers(-6000, 6000)),
+)
+any_text = st.one_of(numeric_text, st.text(max_size=120), st.lists(numeric_text, max_size=8).map("; ".join))
+FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(text=any_text)
+def test_number_boxes_return_an_exact_number_or_a_message(text):
+    from fractions import Fraction
+
+    from core.chain.products import LIMITS
+    from core.numbers import NumberError, fmt, parse_number, parse_numbers
+
+    for limit in (None, LIMITS["factor"]):
+        try:
+            value = parse_number(text, name="x", limit=limit)
+        except NumberError as err:
+            assert str(err).startswith("x: ")
+        else:
+            assert isinstance(value, Fraction) and fmt(value)  # whatever is accepted can be shown
+    try:
+        values = parse_numbers(text, name="x", limit=LIMITS["weight"])
+    except NumberError as err:
+        assert str(err).startswith("x: ")
+    else:
+        assert 1 <= len(values) <= 60
+
+
+mostly_numbers = st.one_of(  # most of these are accepted: the products reach 10^±120,000
+    st.builds(lambda m, e: f"{m}e{e}", st.integers(-999, 999), st.integers(-4000, 300)), numeric_text)
+
+
+@FUZZ
+@given(factors=st.lists(mostly_numbers, min_size=2, max_size=31), w=mostly_numbers, lr=numeric_text)
+def test_any_accepted_chain_multiplies_exactly_and_prints(factors, w, lr):
+    """Products of up to 31 accepted factors (10⁻⁴⁰⁰⁰ … 10³⁰⁸ each) are exact and print without str() of an int."""
+    from core.chain import products as ch
+    from core.chain.ledger import Update  # noqa: F401  (the update's latex lines are what the page shows)
+    from core.numbers import NumberError, fmt, fmt_latex, parse_number
+
+    try:
+        values = [parse_number(f, limit=ch.LIMITS["factor"]) for f in factors]
+        w_old = parse_number(w, limit=ch.LIMITS["factor"])
+        alpha = parse_number(lr, limit=ch.LIMITS["learning rate"])
+        chain = ch.given_chain(tuple(values), w_old, alpha)
+    except (NumberError, ch.ChainError):
+        return
+    assert fmt(chain.gradient) and fmt_latex(chain.gradient) and chain.update.latex_lines("w")
+    assert chain.update.verdict() and chain.update.equation_text()
+    assert hash(chain.gradient) is not None
+
+
+@pytest.mark.parametrize("page", ["chain", "lab", "remedies", "through_time", "edge", "lecture_path"])
+@FUZZ
+@given(data=st.data())
+def test_every_url_field_returns_a_value_or_says_why(page, data):
+    from core.app.page_views import SCHEMAS
+    from core.app.viewstate import LinkValueError
+
+    schema = SCHEMAS[page]
+    field = data.draw(st.sampled_from(schema.fields))
+    raw = data.draw(any_text)
+    try:
+        value = field.decode(raw)
+    except LinkValueError as err:
+        assert str(err)
+    else:
+        assert schema.decode({field.param: field.encode(value)}) == ({field.param: value}, [])
+    repeated = data.draw(st.lists(any_text, min_size=2, max_size=4))
+    values, notices = schema.decode({field.param: repeated})
+    assert any(f"appears {len(repeated)} times" in n for n in notices)
+
+
+def csv_bytes():
+    cell = st.one_of(numeric_text, st.text(max_size=12))
+    row = st.lists(cell, min_size=1, max_size=5).map(",".join)
+    ending = st.sampled_from(["\n", "\r\n", "\r", "\u2028"])
+    text = st.builds(lambda rows, end: end.join(rows), st.lists(row, max_size=12), ending)
+    return st.one_of(text.map(lambda t: t.encode("utf-8", "surrogatepass")), st.binary(max_size=300))
+
+
+@FUZZ
+@given(data=csv_bytes())
+def test_any_uploaded_file_is_read_or_refused_with_a_sentence(data):
+    from core.training.config import ConfigError
+    from core.training.data import parse_csv
+
+    try:
+        x, y, task = parse_csv(data)
+    except ConfigError as err:
+        assert str(err)
+    else:
+        assert np.isfinite(x).all() and len(x) == len(y) >= 4 and task in ("classification", "regression")
+
+
+@FUZZ
+@given(text=st.one_of(any_text, st.builds(lambda s, a, b, c, v: f"{s}:{a}.{b}.{c}={v}", numeric_text, numeric_text,
+                                          numeric_text, numeric_text, numeric_text)),
+       fields=st.dictionaries(st.sampled_from(["depth", "noise", "lr", "seed", "residual", "dtype", "init_scale"]),
+                              any_text, max_size=4))
+def test_linked_edits_and_config_dicts_parse_or_raise_config_error(text, fields):
+    from core.training.trainer import parse_edits
+
+    try:
+        edits = parse_edits(text)
+    except ConfigError as err:
+        assert str(err)
+    else:
+        assert all(math.isfinite(e.value) and e.step >= 0 for e in edits)
+    try:
+        config = TrainConfig.from_dict(fields)
+    except ConfigError as err:
+        assert str(err)
+    else:
+        assert config.validated() is config
