@@ -247,3 +247,29 @@ def test_training_lab_trains_20_steps_through_its_buttons_and_draws(browser, app
     assert charts.count() >= 3 and charts.first.locator("canvas, svg").count() >= 1
     assert page.locator("[data-testid='stException']").count() == 0
     page.close()
+
+
+def test_a_hostile_link_plants_no_link_image_style_or_math(browser, app_url):
+    """Markdown, HTML, LaTeX, colour and emoji in a link's values reach the page as literal text only (issue 16)."""
+    from urllib.parse import urlencode
+
+    payloads = {"f_dL/do31": "[Session expired: sign in](https://evil.example/login)",
+                "f_do31/do21": "![pixel](https://evil.example/pixel.png)",
+                "f_do21/do11": "<img src=https://evil.example/h.png>",
+                "f_do11/dw11": r"$\huge PWNED$",
+                "w_old": ":red[RED] :skull: :material/lock:",
+                "f_lr": "``[tick](https://evil.example/tick)``"}
+    page = open_page(browser, app_url + "/Chain_rule?" + urlencode(payloads))
+    page.get_by_text("is not a number").first.wait_for(timeout=60_000)
+    wait_for_script(page)
+    main = page.locator("[data-testid='stMain']")
+    assert main.locator("a[href*='evil.example']").count() == 0
+    assert page.locator("img[src*='evil.example']").count() == 0
+    assert main.locator(".katex").filter(has_text="PWNED").count() == 0
+    body = main.inner_text().replace("\u2060", "")  # literal()'s invisible joiner in ":material/"
+    for shown in payloads.values():  # each visible exactly as the link wrote it
+        assert shown in body, shown
+    assert "💀" not in body  # the shortcode stayed a shortcode
+    assert main.locator("[data-testid='stAlertContainer'] span[style*='color']").filter(has_text="RED").count() == 0
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()

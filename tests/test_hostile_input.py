@@ -90,7 +90,7 @@ def test_literal_shows_any_text_as_one_code_span(value):
     rendered = literal(value)
     tokens = MARKDOWN.parseInline(rendered)[0].children
     assert [t.type for t in tokens] == ["code_inline"], (rendered, tokens)
-    shown = tokens[0].content
+    shown = tokens[0].content.replace("\u2060", "")  # the invisible joiner literal() puts in ":material/"
     if value.strip(" ") and value.isprintable() and len(value) <= 60:
         assert shown == value  # exactly the characters typed, nothing lost or added
     assert len(shown) <= 60 and shown.isprintable()
