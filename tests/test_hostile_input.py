@@ -255,3 +255,15 @@ def test_numbers_outside_plain_ascii_decimals_are_refused_alike_everywhere(text)
         field.decode(text)
     with pytest.raises(NumberError):
         parse_number(text)
+
+
+def test_a_typed_number_too_small_for_a_float_is_refused_as_a_linked_one_is():
+    from tests.test_lab_page import lab
+
+    at = lab()
+    at.text_input(key="lab_init_scale").set_value("1e-400").run()
+    assert any("too small for a float" in e.value for e in at.error)
+    with pytest.raises(ValueError, match="too small for a float"):
+        SCHEMAS["lab"].params["lab_init_scale"].decode("1e-400")
+    at.text_input(key="lab_init_scale").set_value("5e-324").run()  # the smallest subnormal is a float: accepted
+    assert not at.error and not at.exception

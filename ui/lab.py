@@ -80,6 +80,9 @@ def _number(label: str, name: str, help: str | None = None) -> float | None:
         st.error(f"{label}: {fmt(value)} is outside the allowed range {sig(lo, 4)} … {sig(hi, 4)}.",
                  icon=":material/warning:")
         return None
+    if value and not float(value):  # as a link's value: refused, never silently rounded to 0
+        st.error(f"{label}: {fmt(value)} is too small for a float; it would be rounded to 0.", icon=":material/warning:")
+        return None
     return float(value)
 
 
