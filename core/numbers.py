@@ -70,6 +70,9 @@ def parse_number(text: str, *, name: str = "value", limit: Fraction | int | None
         if den == 0:
             raise NumberError(f"{name}: {literal(raw)} divides by zero.")
         value /= den
+        if value and abs(log10_abs(value)) > MAX_EXPONENT:
+            raise NumberError(f"{name}: {literal(raw)} is far outside any sensible range "
+                              f"({power_of_ten(-MAX_EXPONENT)} … {power_of_ten(MAX_EXPONENT)} at most).")
     if limit is not None and abs(value) > limit:
         raise NumberError(f"{name}: {format_number(value)} is out of range; use a value between "
                           f"{format_number(-Fraction(limit))} and {format_number(Fraction(limit))}.")

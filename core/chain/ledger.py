@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import sympy as sp
 
@@ -27,12 +28,12 @@ class Update:
     lr: sp.Expr
     grad: sp.Expr
 
-    @property
+    @cached_property  # computed once: with 10⁻¹²⁰⁰⁰⁰-sized exact values each product costs a big gcd
     def step(self) -> sp.Expr:
         """lr · ∂L/∂w, the amount subtracted from the weight."""
         return self.lr * self.grad
 
-    @property
+    @cached_property
     def w_new(self) -> sp.Expr:
         return self.w_old - self.step
 
