@@ -49,7 +49,8 @@ def test_random_configs_train_or_are_refused_and_every_divergence_is_diagnosed(c
 
 PAGES = ["pages/1_Chain_rule.py", "pages/2_Training_lab.py", "pages/3_Remedies.py", "pages/4_Through_time.py",
          "pages/5_Edge_of_chaos.py", "pages/6_Lecture.py"]
-GARBAGE = ["", "abc", "1e999", "-1e999", "nan", "1/0", "__import__('os')", "5;;;", "9" * 80, "½", "0.1.2"]
+GARBAGE = ["", "abc", "1e999", "-1e999", "nan", "1/0", "__import__('os')", "5;;;", "9" * 80, "½", "0.1.2", "-0",
+           "5e-324", "1e-5000", "1e5000", "1e-4000", "\u0661\u0662", "1_000", "[x](https://evil.example/)", "`"]
 
 
 def random_value(widget, rng: random.Random):

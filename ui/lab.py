@@ -331,7 +331,10 @@ def path_panel(run: Run) -> None:
         st.session_state[KEY + "path_sizes"] = tuple(sizes)
     text = st.text_input("Path: one unit per layer (input, hidden layers…, output), 1-based", key=KEY + "path")
     try:
-        path = tuple(int(p) - 1 for p in text.replace(";", ",").split(","))
+        parts = [p.strip() for p in text.replace(";", ",").split(",")]
+        if not all(p.isascii() and p.isdigit() and len(p) <= 4 for p in parts):  # digits 0–9, as every number
+            raise ValueError
+        path = tuple(int(p) - 1 for p in parts)
         if len(path) != len(sizes) or any(not 0 <= p < s for p, s in zip(path, sizes, strict=True)):
             raise ValueError
     except ValueError:
