@@ -254,7 +254,8 @@ class Recorder:
             self.flush()
         L, cap = self.n_hidden, self.capacity
         self.hidden_shape = tuple(shape)
-        self._hnorm = torch.empty((cap, L), dtype=torch.float64)
+        self._exact_h: list[tuple[int, int, float]] = []
+        self._hnorm = torch.empty((cap, L), dtype=dtype)  # in the data's own precision, as torch computes it
         self._hnorm_np = self._hnorm.numpy()
         self._sat_kind = {"relu": "max", "leaky_relu": "max", "tanh": "count", "sigmoid": "count"}.get(self.activation)
         width = shape[-1] if shape else 1
@@ -266,7 +267,6 @@ class Recorder:
             self._scratch = torch.empty((2 * L, *shape), dtype=dtype)
             self._scratch_g = self._scratch[:L].view(L, -1)
             self._scratch_h = self._scratch[L:]
-        self._check_h = dtype == torch.float64  # a float64 sum of squares can overflow; float32's cannot in float64
 
     @property
     def steps(self) -> int:
@@ -311,7 +311,7 @@ class Recorder:
         with torch.no_grad():
             if self._scratch is not None:
                 torch.stack([*h_grads, *units], out=self._scratch)
-                torch.linalg.vector_norm(self._scratch_g, dim=1, dtype=torch.float64, out=self._hnorm[k])
+                torch.linalg.vector_norm(self._scratch_g, dim=1, out=self._hnorm[k])
                 acts = self._scratch_h
                 if self._sat_kind == "max":
                     torch.amax(acts, dim=1, out=self._sat[k])
@@ -320,7 +320,7 @@ class Recorder:
                     torch.sum(a > (SATURATION if self.activation == "tanh" else SATURATION - 0.5), dim=(1, 2),
                               out=self._sat[k])
             else:
-                torch.stack(torch._foreach_norm(list(h_grads), 2, dtype=torch.float64), out=self._hnorm[k])
+                torch.stack(torch._foreach_norm(list(h_grads), 2), out=self._hnorm[k])
                 for layer, act in enumerate(units):
                     if self._sat_kind == "max":
                         torch.amax(act.reshape(-1, act.shape[-1]), dim=0, out=self._sat[k, layer])
@@ -328,10 +328,12 @@ class Recorder:
                         a = act.abs() if self.activation == "tanh" else (act - 0.5).abs_()
                         self._sat[k, layer] = int((a > (SATURATION if self.activation == "tanh"
                                                         else SATURATION - 0.5)).sum())
-            if self._check_h and not np.isfinite(self._hnorm_np[k]).all():
-                # an overflowed float64 sum of squares (or a value that is inf or NaN): redo exactly
-                for layer, g in enumerate(h_grads):
-                    self._hnorm_np[k, layer] = _row_norms(g.detach().reshape(1, -1).numpy())[0]
+            if not np.isfinite(self._hnorm_np[k]).all():
+                # a sum of squares overflowed (float32 past ‖·‖ ≈ 1.8 × 10¹⁹), or a value is inf or NaN: redo
+                # exactly, in float64 with scaling
+                for layer in np.flatnonzero(~np.isfinite(self._hnorm_np[k])):
+                    exact = _row_norms(h_grads[layer].detach().reshape(1, -1).numpy())[0]
+                    self._exact_h.append((k, int(layer), float(exact)))
 
     def _hidden_rows(self, p: int) -> tuple[np.ndarray, np.ndarray]:
         """(p, L) ‖∂L/∂h_l‖ and (p, L) fraction of saturated (sigmoid, tanh) or dead (ReLU) units per layer.
@@ -339,7 +341,10 @@ class Recorder:
         ReLU: a unit is dead when it outputs 0 for every sample of the batch (its maximum is 0); leaky ReLU:
         when it is on the negative side for every sample. tanh: |h| > 0.99; sigmoid: h outside (0.01, 0.99).
         """
-        norms = self._hnorm_np[:p].copy()
+        norms = self._hnorm_np[:p].astype(np.float64)
+        for k, layer, exact in self._exact_h:  # norms the pending row's precision cannot hold
+            norms[k, layer] = exact
+        self._exact_h.clear()
         with torch.no_grad():
             if self.activation == "relu":  # outputs are ≥ 0, so dead means: maximum over the batch is 0
                 saturation = (self._sat[:p] == 0).sum(dim=2).numpy() / self.hidden_shape[-1]
