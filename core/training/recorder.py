@@ -28,6 +28,7 @@ HIST_LO, HIST_HI = -10, 10  # decades of |∂L/∂w| from 1e-10 to 1e10, plus on
 HIST_BINS = HIST_HI - HIST_LO + 2
 SATURATION = 0.99  # |tanh| > 0.99 or sigmoid outside (0.01, 0.99): the derivative is below ≈ 0.02
 PENDING_BYTES = 8_000_000  # memory the pending steps may hold before a flush
+SCRATCH_BYTES = 4_000_000  # hidden layers up to this size are stacked and reduced in one call per step
 
 
 def _row_norms(block: np.ndarray) -> np.ndarray:
@@ -46,6 +47,20 @@ def _row_norms(block: np.ndarray) -> np.ndarray:
             scaled = sub / np.abs(sub).max(axis=1, keepdims=True)
             out[over] = np.abs(sub).max(axis=1) * np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
     return out
+
+
+def _one_block(arrays: list[np.ndarray]) -> np.ndarray | None:
+    """One array viewing all of `arrays` when they are contiguous pieces of one buffer, in order; else None."""
+    first = arrays[0]
+    at = first.__array_interface__["data"][0]
+    for a in arrays:
+        if not a.flags.c_contiguous or a.__array_interface__["data"][0] != at or a.dtype != first.dtype:
+            return None
+        at += a.nbytes
+    if first.base is None:
+        return None
+    total = sum(a.size for a in arrays)
+    return np.lib.stride_tricks.as_strided(first, shape=(total,), strides=(first.itemsize,), writeable=False)
 
 
 def hist_labels() -> list[str]:
@@ -162,6 +177,7 @@ class Recorder:
             else:
                 self._groups.append((k, k + 1))
         self.w_flat = [w.detach().numpy().reshape(-1) for w in weights]  # share memory with the parameters
+        self.w_all = _one_block(self.w_flat)  # when the W_l lie back to back in memory: one view of them all
         self.np_dtype = np_dtype = np.float64 if dtype == torch.float64 else np.float32
         self.n_other = sum(t.numel() for t in others)
         per_step = np.dtype(np_dtype).itemsize * (2 * self.n_weights + self.n_other)
@@ -179,7 +195,8 @@ class Recorder:
         self.track_index: int | None = None  # flat index of the weight whose ledger is read from the buffers
         self.hidden_shape: tuple[int, ...] | None = None  # (batch, width) of every h_l; buffers follow it
         self.pending = 0
-        self.last_tensors: tuple = ()
+        self.last_tensors: tuple = ()  # the latest step's tensors until the next flush (to locate a NaN)
+        self.last_grads: np.ndarray | None = None  # the latest flushed step's ∂L/∂W, flat
         self.history = History(self.n_layers, n_hidden, max_steps)
         bits, bias = (52, 1023) if dtype == torch.float64 else (23, 127)
         self.bits, self.mask, self.n_exp = bits, 2 * bias + 1, 2 * bias + 2
@@ -206,22 +223,50 @@ class Recorder:
                    + np.repeat(np.arange(self.n_layers) * n_exp, self.sizes)[None, :])
         self._offsets = torch.from_numpy(offsets.astype(np.int64 if self.np_dtype == np.float64 else np.int32))
 
+    def _snapshot(self, row: int) -> None:
+        """Copy the current weights into snap[row]: one memory copy when they lie back to back."""
+        if self.w_all is not None:
+            self.snap[row] = self.w_all
+        else:
+            np.concatenate(self.w_flat, out=self.snap[row])
+
+    def last_weight_grads(self) -> list[np.ndarray] | None:
+        """∂L/∂W_l of the latest step (after clipping), one array per layer, or None before the first step."""
+        self.flush()
+        if self.last_grads is None:
+            return None
+        return [self.last_grads[s: s + n].reshape(shape) for s, n, shape in self._flat[: self.n_layers]]
+
     def follow(self, layer: int, row: int, col: int) -> None:
         """Record the ledger (w_old, ∂L/∂w, w_new) of W_layer[row, col], read from the buffers at flush."""
         self.track_index = int(self.starts[layer]) + row * self.shapes[layer][1] + col
 
     def _hidden_buffers(self, shape: tuple[int, ...], dtype: torch.dtype) -> None:
-        """The pending steps' ∂L/∂h_l (first n_hidden rows) and h_l (last n_hidden rows), stacked per step.
+        """Pending per-step reductions of the h_l and ∂L/∂h_l, whose shape (batch, width) is known at the first step.
 
-        They hold more bytes per step than the weights do for wide batches; all pending rows together stay within
-        PENDING_BYTES, so the number of steps held may shrink here (at the first step, when nothing is pending)."""
-        self.hidden_shape = shape
-        per_step = (2 * self.n_hidden * math.prod(shape) * torch.empty((), dtype=dtype).element_size()
-                    + self.grads.itemsize * (self.grads.shape[1] + self.snap.shape[1]))  # all pending rows share it
-        cap = min(self.capacity, int(max(1, PENDING_BYTES // per_step)))
-        if cap < self.capacity:
-            self._allocate(cap)
-        self._hidden = torch.empty((self.capacity, 2 * self.n_hidden, *shape), dtype=dtype)
+        Unlike the weights and their gradients, the hidden tensors are reduced at once, in the step that made them,
+        while they are still in the cache: per step the pending rows keep only ‖∂L/∂h_l‖ (float64) and what the
+        saturation needs (each unit's maximum over the batch for ReLU, the count of saturated values for tanh
+        and sigmoid), not the (batch × width) tensors themselves. Small layers are stacked into one scratch
+        tensor first (one reduction for all layers); layers too large for that are reduced one by one, so no
+        buffer ever grows with batch × width × depth."""
+        if self.pending:
+            self.flush()
+        L, cap = self.n_hidden, self.capacity
+        self.hidden_shape = tuple(shape)
+        self._exact_h: list[tuple[int, int, float]] = []
+        self._hnorm = torch.empty((cap, L), dtype=dtype)  # in the data's own precision, as torch computes it
+        self._hnorm_np = self._hnorm.numpy()
+        self._sat_kind = {"relu": "max", "leaky_relu": "max", "tanh": "count", "sigmoid": "count"}.get(self.activation)
+        width = shape[-1] if shape else 1
+        self._sat = (torch.empty((cap, L, width), dtype=dtype) if self._sat_kind == "max"
+                     else torch.zeros((cap, L), dtype=torch.int64))
+        scratch_bytes = 2 * L * math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+        self._scratch = None
+        if scratch_bytes <= SCRATCH_BYTES and len(shape) == 2:
+            self._scratch = torch.empty((2 * L, *shape), dtype=dtype)
+            self._scratch_g = self._scratch[:L].view(L, -1)
+            self._scratch_h = self._scratch[L:]
 
     @property
     def steps(self) -> int:
@@ -229,25 +274,29 @@ class Recorder:
 
     def begin(self) -> None:
         """Take the current weights as 'before the next step' (after a flush, an edit or a reset)."""
-        np.concatenate(self.w_flat, out=self.snap[0])
+        self._snapshot(0)
 
     def add(self, loss_value: float, tracked: tuple[float, float, float] | None, w_grads, h_grads, hidden, out,
-            loss, other_grads=(), norm_before_clipping: float = math.nan, units=None) -> None:
+            loss, other_grads=(), norm_before_clipping: float = math.nan, units=None,
+            flat_grads: np.ndarray | None = None) -> None:
         """Store one step (after the optimiser's update); flush at once if the loss stopped being finite.
 
-        The gradients are those the optimiser used (after any clipping); `norm_before_clipping` is the global
-        norm before it, or NaN when nothing was clipped. `tracked` is (w_old, ∂L/∂w, w_new) of the followed
-        weight, or None to read it from the recorded rows (see `follow`). `units`: the activations φ(z_l) whose
-        saturation or death is counted, when they are not the hidden outputs h_l themselves (residual
-        connections, post-norm)."""
-        if self.n_hidden and self.hidden_shape is None:  # the first step: the hidden shape is known now
-            self._hidden_buffers(tuple(hidden[0].shape), hidden[0].dtype)  # (may reallocate every buffer)
+        The gradients are those the optimiser used (after any clipping): `flat_grads`, every parameter's gradient
+        in one array (the W_l first, then `other_grads`' parameters), or else `w_grads` and `other_grads`, copied
+        one by one. `norm_before_clipping` is the global norm before clipping, or NaN when nothing was clipped.
+        `tracked` is (w_old, ∂L/∂w, w_new) of the followed weight, or None to read it from the recorded rows (see
+        `follow`). `units`: the activations φ(z_l) whose saturation or death is counted, when they are not the
+        hidden outputs h_l themselves (residual connections, post-norm)."""
+        if self.n_hidden and hidden[0].shape != self.hidden_shape:  # known at the first step
+            self._hidden_buffers(tuple(hidden[0].shape), hidden[0].dtype)
         k = self.pending
-        torch._foreach_copy_(self._grad_rows[k], [*w_grads, *other_grads])
-        np.concatenate(self.w_flat, out=self.snap[k + 1])
+        if flat_grads is not None:
+            self.grads[k] = flat_grads
+        else:
+            torch._foreach_copy_(self._grad_rows[k], [*w_grads, *other_grads])
+        self._snapshot(k + 1)
         if self.n_hidden:
-            with torch.no_grad():
-                torch.stack([*h_grads, *(hidden if units is None else units)], out=self._hidden[k])
+            self._reduce_hidden(k, h_grads, hidden if units is None else units)
         self._steps.append((loss_value, norm_before_clipping, tracked))
         self.last_tensors = (w_grads, h_grads, hidden, out, loss)
         self.pending += 1
@@ -256,30 +305,55 @@ class Recorder:
         if not math.isfinite(loss_value) or self.pending >= self.capacity:
             self.flush()
 
+    def _reduce_hidden(self, k: int, h_grads, units) -> None:
+        """Step k's ‖∂L/∂h_l‖ and saturation data into the pending rows (see `_hidden_buffers`)."""
+        L = self.n_hidden
+        with torch.no_grad():
+            if self._scratch is not None:
+                torch.stack([*h_grads, *units], out=self._scratch)
+                torch.linalg.vector_norm(self._scratch_g, dim=1, out=self._hnorm[k])
+                acts = self._scratch_h
+                if self._sat_kind == "max":
+                    torch.amax(acts, dim=1, out=self._sat[k])
+                elif self._sat_kind == "count":
+                    a = acts.abs() if self.activation == "tanh" else (acts - 0.5).abs_()
+                    torch.sum(a > (SATURATION if self.activation == "tanh" else SATURATION - 0.5), dim=(1, 2),
+                              out=self._sat[k])
+            else:
+                torch.stack(torch._foreach_norm(list(h_grads), 2), out=self._hnorm[k])
+                for layer, act in enumerate(units):
+                    if self._sat_kind == "max":
+                        torch.amax(act.reshape(-1, act.shape[-1]), dim=0, out=self._sat[k, layer])
+                    elif self._sat_kind == "count":
+                        a = act.abs() if self.activation == "tanh" else (act - 0.5).abs_()
+                        self._sat[k, layer] = int((a > (SATURATION if self.activation == "tanh"
+                                                        else SATURATION - 0.5)).sum())
+            if not np.isfinite(self._hnorm_np[k]).all():
+                # a sum of squares overflowed (float32 past ‖·‖ ≈ 1.8 × 10¹⁹), or a value is inf or NaN: redo
+                # exactly, in float64 with scaling
+                for layer in np.flatnonzero(~np.isfinite(self._hnorm_np[k])):
+                    exact = _row_norms(h_grads[layer].detach().reshape(1, -1).numpy())[0]
+                    self._exact_h.append((k, int(layer), float(exact)))
+
     def _hidden_rows(self, p: int) -> tuple[np.ndarray, np.ndarray]:
         """(p, L) ‖∂L/∂h_l‖ and (p, L) fraction of saturated (sigmoid, tanh) or dead (ReLU) units per layer.
 
         ReLU: a unit is dead when it outputs 0 for every sample of the batch (its maximum is 0); leaky ReLU:
         when it is on the negative side for every sample. tanh: |h| > 0.99; sigmoid: h outside (0.01, 0.99).
         """
-        L = self.n_hidden
+        norms = self._hnorm_np[:p].astype(np.float64)
+        for k, layer, exact in self._exact_h:  # norms the pending row's precision cannot hold
+            norms[k, layer] = exact
+        self._exact_h.clear()
         with torch.no_grad():
-            grads = self._hidden[:p, :L].reshape(p, L, -1)
-            norms = torch.linalg.vector_norm(grads, dim=2).numpy().astype(np.float64)
-            if not np.isfinite(norms).all():  # a sum of squares overflowed (or a value is inf/NaN): redo exactly
-                bad = ~np.isfinite(norms)
-                norms[bad] = _row_norms(grads.numpy()[bad])
-            h = self._hidden[:p, L:]
             if self.activation == "relu":  # outputs are ≥ 0, so dead means: maximum over the batch is 0
-                saturation = (h.amax(dim=2) == 0).sum(dim=2).numpy() / self.hidden_shape[-1]
+                saturation = (self._sat[:p] == 0).sum(dim=2).numpy() / self.hidden_shape[-1]
             elif self.activation == "leaky_relu":
-                saturation = (h.amax(dim=2) <= 0).sum(dim=2).numpy() / self.hidden_shape[-1]
-            elif self.activation == "tanh":
-                saturation = (h.abs() > SATURATION).sum(dim=(2, 3)).numpy() / math.prod(self.hidden_shape)
-            elif self.activation == "sigmoid":
-                saturation = ((h - 0.5).abs() > SATURATION - 0.5).sum(dim=(2, 3)).numpy() / math.prod(self.hidden_shape)
+                saturation = (self._sat[:p] <= 0).sum(dim=2).numpy() / self.hidden_shape[-1]
+            elif self._sat_kind == "count":
+                saturation = self._sat[:p].numpy() / math.prod(self.hidden_shape)
             else:
-                saturation = np.zeros((p, L))
+                saturation = np.zeros((p, self.n_hidden))
         return norms, saturation
 
     def _tracked(self, p: int) -> np.ndarray:
@@ -327,6 +401,8 @@ class Recorder:
             else:  # an earlier step of the batch: its norms say where
                 self.nonfinite = self._from_norms(first + k + 1, rows[k])
         self.snap[0] = self.snap[p]
+        self.last_grads = self.grads[p - 1, : self.n_weights].copy()
+        self.last_tensors = ()  # the step's activations and ∂L/∂h are not kept between requests
         self._steps.clear()
         self.pending = 0
 

@@ -119,6 +119,7 @@ class Run:
             self._weight_idx = [position[id(w)] for w in self.weights]
             self._others = [i for i in range(len(self.params)) if i not in set(self._weight_idx)]
         self.n_hidden = self.n_layers - 1
+        self._grad_buffer()
         self._order: torch.Tensor | None = None
         self._cursor = 0
         self.optimizer = self._make_optimizer()
@@ -128,6 +129,37 @@ class Run:
         self._reset_records()
 
     # ------------------------------------------------------------------ state
+
+    def _grad_buffer(self) -> None:
+        """Every parameter's `.grad` is a view of one flat tensor (the W_l first, in layer order, then the other
+        parameters), which the backward pass accumulates into in place: the recorder copies a step's
+        gradients with one memory copy instead of one call per parameter. (With weight normalisation the W_l are
+        not parameters, and their gradients are asked of autograd separately: see `_gradients`.)"""
+        self._flat_grad = None
+        if self._weightnorm:
+            return
+        # the W_l themselves, back to back in one buffer too: the recorder snapshots them with one copy
+        flat_w = torch.empty(sum(w.numel() for w in self.weights), dtype=self.dtype)
+        at = 0
+        with torch.no_grad():
+            for w in self.weights:
+                view = flat_w[at: at + w.numel()].view(w.shape)
+                view.copy_(w)
+                w.data = view
+                at += w.numel()
+        order = [self.params[i] for i in self._weight_idx] + [self.params[i] for i in self._others]
+        self._flat_grad = torch.zeros(sum(p.numel() for p in order), dtype=self.dtype)
+        self._flat_grad_np = self._flat_grad.numpy()
+        self._grad_views, at = [], 0
+        for p in order:
+            self._grad_views.append((p, self._flat_grad[at: at + p.numel()].view(p.shape)))
+            at += p.numel()
+        self._w_grads = [view for _, view in self._grad_views[: self.n_layers]]
+        self._point_grads()
+
+    def _point_grads(self) -> None:
+        for p, view in self._grad_views:
+            p.grad = view
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         c = self.config
@@ -158,6 +190,8 @@ class Run:
             self.model.load_state_dict(state.params)  # copies in place: the recorder's views stay valid
             for p in self.params:
                 p.grad = None
+            if self._flat_grad is not None:
+                self._point_grads()
         self._refresh_weights()
         self.generator.set_state(state.generator)
         self._order = None if state.order is None else state.order.clone()
@@ -327,24 +361,33 @@ class Run:
         if self.steps_done >= MAX_STEPS:
             raise ConfigError(f"A run records at most {MAX_STEPS:,} steps; press Reset to start again.")
         xb, yb = self._next_batch()
-        out, hidden, data_loss, loss, p_grads, w_grads, h_grads, units = self._gradients(xb, yb)
-        for p, g in zip(self.params, p_grads, strict=True):
-            p.grad = g
+        if self._flat_grad is None:  # weight normalisation: ∂L/∂W_l asked of autograd beside ∂L/∂θ
+            out, hidden, data_loss, loss, p_grads, w_grads, h_grads, units = self._gradients(xb, yb)
+            for p, g in zip(self.params, p_grads, strict=True):
+                p.grad = g
+            others, flat = [p_grads[i] for i in self._others], None
+        else:
+            self._flat_grad.zero_()
+            out, hidden, units = self.model.trace(xb)
+            data_loss = self._loss(out, yb)
+            penalty = self._penalty(self.weights)
+            loss = data_loss if penalty is None else data_loss + penalty
+            # one backward pass: ∂L/∂θ accumulates into the flat buffer, ∂L/∂h_l into each h_l's .grad
+            torch.autograd.backward(loss, inputs=[*self.params, *hidden])
+            w_grads, h_grads, others, flat = self._w_grads, [h.grad for h in hidden], (), self._flat_grad_np
         before = clip_gradients(self.params, self.config.clip_norm, self.config.clip_value)
         self.optimizer.step()
         self._refresh_weights()
         loss_value = data_loss.item()  # recorded without the regularisation penalty, comparable across runs
         # the tracked weight's ledger (w_old, ∂L/∂w, w_new) is read from the recorder's rows (see follow())
-        self.recorder.add(loss_value, None, w_grads, h_grads, hidden, out, loss,
-                          [p_grads[i] for i in self._others], before, units=units)
+        self.recorder.add(loss_value, None, w_grads, h_grads, hidden, out, loss, others, before, units=units,
+                          flat_grads=flat)
         return StepInfo(self.steps_done, loss_value, self.recorder.nonfinite)
 
     @property
     def last_weight_grads(self) -> list[np.ndarray] | None:
         """∂L/∂W_l of the last step (after clipping), or None before the first step."""
-        if not self.recorder.last_tensors:
-            return None
-        return [g.detach().numpy() for g in self.recorder.last_tensors[0]]
+        return self.recorder.last_weight_grads()
 
     def run(self, n: int, on_progress=None, budget: Budget = UNLIMITED) -> StepInfo | None:
         """Up to n steps; stops early at the first non-finite step. `on_progress(done, n)` after each step.
