@@ -333,8 +333,8 @@ def path_panel(run: Run) -> None:
         "effect": [_effect(f.value) for f in chain.factors],
         "running product": [_g(v) for v in chain.running],
     })
-    st.dataframe(df.style.apply(lambda r: ["font-weight: bold; background-color: #fde0d0"] * len(r)
-                                if r.name == culprit else [""] * len(r), axis=1), hide_index=True, width="stretch")
+    st.table(df.style.apply(lambda r: ["font-weight: bold; background-color: #fde0d0; color: #1a1a1a"] * len(r)
+                            if r.name == culprit else [""] * len(r), axis=1), hide_index=True)  # HTML: never cut
     summary = chain.summary
     st.caption(f"One path's term of ∂L/∂W₁[{path[1] + 1}, {path[0] + 1}] for the first training sample at the "
                f"current weights; the full gradient sums such products over every path. {summary[0].upper()}"
