@@ -75,8 +75,15 @@ def main() -> int:
     combos = [(theme, size) for theme in THEMES for size in SIZES]
 
     def shoot(page, tag: str) -> None:
-        if not args.no_screenshots:
-            page.locator("[data-testid=stMain]").screenshot(path=str(out / f"{tag}.png"))
+        """The whole page: Streamlit scrolls inside its main column, so grow the window to its height first."""
+        if args.no_screenshots:
+            return
+        size = page.viewport_size
+        tall = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+        page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(tall), 8000))})
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(out / f"{tag}.png"))
+        page.set_viewport_size(size)
 
     total, found_in = 0, 0
     t_start = time.perf_counter()
@@ -93,7 +100,7 @@ def main() -> int:
             for tag, items in found.items():
                 total += len(items)
                 found_in += bool(items)
-                print(f"{'OK ' if not items else 'BAD'} {tag}{'' if items else ''}", flush=True)
+                print(f"{'OK ' if not items else 'BAD'} {tag}", flush=True)
                 for item in items:
                     print(f"      {item}", flush=True)
             print(f"    ({view.name}: {seconds:.1f} s)", flush=True)

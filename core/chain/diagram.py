@@ -51,8 +51,9 @@ def _links(chain: Chain, window: int) -> list[Link]:
 
 
 def _width(text: str) -> float:
-    """Rough width of a label in points (Helvetica's average glyph is ~0.55 em)."""
-    return len(text) * FONT_POINTS * 0.55
+    """Rough width of a label in points (Helvetica's average glyph is ~0.55 em; superscripts, spaces ~0.3 em)."""
+    small = sum(ch in "⁰¹²³⁴⁵⁶⁷⁸⁹⁻₀₁₂₃₄₅₆₇₈₉ ,." for ch in text)
+    return (0.55 * (len(text) - small) + 0.3 * small) * FONT_POINTS
 
 
 def _rows(links: list[Link]) -> list[list[Link]]:
