@@ -39,7 +39,7 @@ PROBLEMS_JS = r"""() => {
                   '[data-testid=stTooltipContent]', '[data-testid=stDataFrame]', '[data-testid=stToolbar]',
                   '[data-testid=stHeader]', 'svg', '[data-baseweb=popover]', '[data-testid=stSkeleton]',
                   '.katex-mathml', '[data-testid=stSkipToContent]'];
-  const exempt = el => EXEMPT.some(s => el.closest(s)) || el.closest('[data-testid=stSidebar][aria-expanded=false]');
+  const exempt = el => EXEMPT.some(s => el.closest(s)) || el.closest('[data-testid=stSidebar][data-collapsed=true]');
   for (const sel of ['[data-testid=stMain]', '[data-testid=stMainBlockContainer]']) {
     const el = document.querySelector(sel);
     if (el && el.scrollWidth > el.clientWidth + 1)
@@ -70,7 +70,8 @@ def wait_idle(page, timeout_ms: int = 90_000) -> None:
     page.wait_for_timeout(400)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
     page.wait_for_function("""() => !document.querySelector("[data-testid=stSkeleton]")
-        && [...document.querySelectorAll("[data-testid=stVegaLiteChart]")].every(c => c.querySelector('canvas, svg'))""",
+        && [...document.querySelectorAll("[data-testid=stVegaLiteChart]")]
+             .every(c => c.querySelector('canvas, svg') || c.getBoundingClientRect().width === 0)""",
                            timeout=timeout_ms)
     page.wait_for_timeout(300)
 

@@ -21,7 +21,6 @@ NOTES, COMPUTED = "Notes' factors", "From weights"
 CHAIN_CSS = """<style>
 .st-key-chain_diagram { gap: 0; background: #FFFFFF; border-radius: 0.5rem; padding: 0.3rem 0; }
 .st-key-chain_settings [data-testid="stButtonGroup"] > div { flex-wrap: wrap; }
-.st-key-chain_settings [data-testid="stCheckbox"] label p { white-space: normal; }
 </style>"""
 FORMULA_CHARS = 34  # characters of factors per line of a product (the chart column is ~500 px at 1280 × 720)
 
