@@ -58,6 +58,8 @@ def all_views() -> list[View]:
     scenes = LECTURE_PATH.fields[0].hi
     views += [View(f"lecture-{k}", f"Lecture?lecture=1&lec_scene={k}") for k in range(1, scenes + 1)]
     views += [View("lecture-plain", "Lecture")]
+    views += [View(f"lecture-mode-{page.lower()}", f"{page}?lecture=1")
+              for page in ("Chain_rule", "Remedies", "Through_time", "Edge_of_chaos")] + [View("lecture-mode-home", "?lecture=1")]
     return views
 
 

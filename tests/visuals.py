@@ -6,11 +6,12 @@ window size, `problems(page)` lists
 
 - text cut by its box: any element with text whose overflow is hidden, clipped or scrolled (or ends in an
   ellipsis) and whose content is wider than the box — buttons, pills, tab labels, widget labels, table cells,
-  KaTeX blocks, metric values. Boxes that scroll on purpose are exempt: charts, code, the chain diagram's own
-  scroll box (`.st-key-chain_diagram`), Streamlit's tab bar (it scrolls its tabs and shows arrows).
+  KaTeX blocks, metric values, tab bars. Exempt: charts (Vega and Graphviz draw their own text), code blocks,
+  the sidebar while it is collapsed.
 - horizontal scrolling of the main column or of the page;
 - canvas tables (`st.dataframe`): their cells are drawn on a canvas, where no DOM measure can see a cut number,
   so every table of numbers in the app is an HTML `st.table` and any canvas table found is reported;
+- text under Streamlit's top bar when the page opens (an opaque bar over the title or a caption);
 - an exception box on screen.
 
 The theme is switched with the browser's colour-scheme preference, which Streamlit follows live (no reload).
@@ -35,7 +36,7 @@ PROBLEMS_JS = r"""() => {
     return `${id ? id.getAttribute('data-testid') : el.tagName.toLowerCase()}: "${text}"`;
   };
   const EXEMPT = ['[data-testid=stVegaLiteChart]', '[data-testid=stCode]', '[data-testid=stCodeBlock]',
-                  '.st-key-chain_diagram', '[data-baseweb=tab-list]', '[data-testid=stSidebarNav]',
+                  '[data-testid=stSidebarNav]',
                   '[data-testid=stTooltipContent]', '[data-testid=stDataFrame]', '[data-testid=stToolbar]',
                   '[data-testid=stHeader]', 'svg', '[data-baseweb=popover]', '[data-testid=stSkeleton]',
                   '.katex-mathml', '[data-testid=stSkipToContent]'];
@@ -56,6 +57,20 @@ PROBLEMS_JS = r"""() => {
     if (!clips || el.scrollWidth <= el.clientWidth + SLACK || el.clientWidth < 4) continue;
     if (!(el.tagName === 'INPUT' ? el.value : el.innerText || '').trim()) continue;
     out.push(`cut: ${describe(el)} (${el.scrollWidth} px of content in ${el.clientWidth} px)`);
+  }
+  const header = document.querySelector('[data-testid=stHeader]');
+  const main = document.querySelector('[data-testid=stMain]');
+  if (header && main && main.scrollTop === 0) {  // text hidden under Streamlit's top bar (an opaque one)
+    const bar = header.getBoundingClientRect().bottom, bg = getComputedStyle(header).backgroundColor;
+    const opaque = !(bg === 'transparent' || /,\s*0\)$/.test(bg));
+    for (const el of main.querySelectorAll('h1, h2, h3, p, [data-testid=stCaptionContainer]')) {
+      if (!opaque || !visible(el)) continue;
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      const r = range.getBoundingClientRect();
+      if (r.height > 0 && r.top < bar - 2 && r.bottom > 0)
+        out.push(`under the top bar: ${describe(el)} (text from y = ${Math.round(r.top)}, bar to ${Math.round(bar)})`);
+    }
   }
   for (const el of app.querySelectorAll('[data-testid=stDataFrame]'))
     if (visible(el)) out.push(`canvas table (cells cannot be checked): ${describe(el)}`);
