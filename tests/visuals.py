@@ -143,10 +143,13 @@ def check_view(page, base: str, view: View, combos, shoot: Callable | None = Non
     wait_idle(page)
     for act in view.actions:
         act(page)
-    found = {}
+    found, now = {}, (None, page.viewport_size)
     for theme, (width, height) in combos:
-        set_theme(page, theme)
-        set_size(page, width, height)
+        if theme != now[0]:
+            set_theme(page, theme)
+        if {"width": width, "height": height} != now[1]:
+            set_size(page, width, height)
+        now = (theme, {"width": width, "height": height})
         tag = f"{view.name}-{theme}-{width}x{height}"
         found[tag] = problems(page)
         if shoot is not None:
