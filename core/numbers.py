@@ -259,6 +259,24 @@ def format_value(value: object, *, significant: int = ROUNDED_DIGITS, plain_rang
     return Formatted(text, latex, sci.exact)
 
 
+def rounded(value: object, digits: int = 2, plain_range: tuple[int, int] = (-3, 5)) -> str:
+    """A label for a drawing: `digits` significant digits, no ≈ (the exact value is printed beside the drawing),
+    e.g. 3.6 × 10⁻²¹⁵ for 3.56228820337… × 10⁻²¹⁵; a value with at most 4 significant digits stays exact (125,
+    −0.25). Works at any size, like `format_value`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return fmt(value)
+    sci = scientific(value, 4)
+    if not sci.exact:
+        sci = scientific(value, digits)
+    if sci.is_zero:
+        return "0"
+    sign = MINUS if sci.negative else ""
+    lo, hi = plain_range
+    if lo <= sci.exponent < hi:
+        return sign + _plain(sci)
+    return f"{sign}{_mantissa(sci)} × 10{str(sci.exponent).translate(_SUPERSCRIPT)}"
+
+
 def fmt(value: object, **kwargs: object) -> str:
     """Plain-text form of `format_value` (e.g. '−937,000')."""
     return format_value(value, **kwargs).text  # type: ignore[arg-type]

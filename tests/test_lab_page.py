@@ -180,7 +180,7 @@ def test_the_live_chain_follows_every_change_of_network():
         assert not [e.value for e in at.error if "whole numbers separated by commas" in e.value], key
         path = at.text_input(key="lab_path").value
         sizes.append(len(path.split(",")))
-        assert any("running product" in str(df.value.columns.tolist()) for df in at.dataframe), key
+        assert any("running product" in str(df.value.columns.tolist()) for df in at.table), key
         open_tab(at, "Scenario & diagnosis")
     assert len(set(sizes)) > 1  # the path really changed length with the networks
 
@@ -259,7 +259,7 @@ def test_the_notes_chain_names_a_culprit_only_when_a_factor_amplifies():
     for key in ("he_relu", "relu_nan"):
         pick_scenario(at, key)
         open_tab(at, "The notes' chain")
-        table = next(df.value for df in at.dataframe if "running product" in str(df.value.columns.tolist()))
+        table = next(df.value for df in at.table if "running product" in str(df.value.columns.tolist()))
         table = table.data if hasattr(table, "data") else pd.DataFrame(table)
         caption = next(c.value for c in at.caption if "One path's term" in c.value)
         effects = list(table["effect"])

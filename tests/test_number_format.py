@@ -24,7 +24,7 @@ def visible_text(at) -> str:
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.subheader]
     parts += [e.value for kind in (at.error, at.warning, at.info, at.success) for e in kind]
     parts += [f"{m.label} {m.value}" for m in at.metric]
-    for frame in at.dataframe:
+    for frame in [*at.dataframe, *at.table]:
         value = frame.value
         if isinstance(value, pd.DataFrame):
             parts += [str(v) for col in value.columns if value[col].dtype == object for v in value[col]]

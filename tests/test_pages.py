@@ -135,7 +135,7 @@ def test_rounded_values_show_as_many_significant_digits_as_the_rest_of_the_app()
     pages = [run(HOME), run(CHAIN), open_with(CHAIN, mode="From weights", act="tanh", weights="100", x="1"),
              open_with(CHAIN, mode="From weights", act="sigmoid", weights="500", x="1")]
     for at in pages:
-        text = screen_text(at) + "\n".join(str(df.value) for df in at.dataframe)
+        text = screen_text(at) + "\n".join(str(df.value) for df in [*at.dataframe, *at.table])
         long = re.findall(r"\d\.\d{4,}(?: × 10| \\times 10)", text)
         assert not long, long
     assert "93,750,000" in screen_text(pages[0]) and "−937,000" in screen_text(pages[1])

@@ -23,7 +23,7 @@ def test_compare_shows_the_baseline_diverging_and_the_variants_side_by_side():
     at = page()
     button(at, "Compare").click().run()
     assert not at.exception
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["variant"]) == ["baseline", "1: Gradient clipping by norm", "2: He/Kaiming initialisation",
                                       "3: Batch normalisation", "4: Smaller learning rate"]
     assert table["first → final loss"][0].startswith("diverged (inf/NaN) at step")
@@ -41,7 +41,7 @@ def test_which_fix_works_ranks_every_remedy_with_evidence():
     assert "Cures it" in text and "Does not help" in text
     assert "He/Kaiming initialisation** — loss" in text
     assert "a constant guess scores 0.693" in text  # ln 2: the spirals' two balanced classes
-    table = at.dataframe[0].value  # the compact ranking, in view first: remedy × final loss × gradient × verdict
+    table = at.table[0].value  # the compact ranking, in view first: remedy × final loss × gradient × verdict
     assert list(table.columns) == ["remedy", "verdict", "final loss", "largest ‖∂L/∂θ‖"]
     verdicts = list(table["verdict"])
     order = ["cures it", "helps, not cured", "trades it for vanishing", "does not help"]
@@ -72,7 +72,7 @@ def test_a_setting_changes_the_run_and_an_empty_variant_is_skipped():
         at.multiselect[i].set_value([]).run()
     button(at, "Compare").click().run()
     assert not at.exception
-    assert list(at.dataframe[0].value["variant"]) == ["baseline", "1: Gradient clipping by norm"]
+    assert list(at.table[0].value["variant"]) == ["baseline", "1: Gradient clipping by norm"]
 
 
 def test_lab_baseline_without_the_lab_uses_the_default_network():
@@ -83,7 +83,7 @@ def test_lab_baseline_without_the_lab_uses_the_default_network():
     at.slider[0].set_value(20).run()
     button(at, "Compare").click().run()
     assert not at.exception
-    assert len(at.dataframe[0].value) == 5
+    assert len(at.table[0].value) == 5
 
 
 def test_the_intro_names_the_chosen_baseline_instead_of_calling_it_exploding():

@@ -10,11 +10,19 @@ import sympy as sp
 import ui
 from core.chain import products as ch
 from core.chain.activations import ACTIVATIONS, LABELS, derivative_bound, derivative_in_own_terms
-from core.chain.diagram import chain_dot
+from core.chain.diagram import chain_rows
 from core.charts.chain import depth_chart, factor_chart
+from core.latex_lines import aligned_product
 from core.numbers import as_float64, equals, fmt, fmt_latex, format_value
 
 NOTES, COMPUTED = "Notes' factors", "From weights"
+# The chain's rows sit close together on one white card (readable in either theme: its colours are its own);
+# the settings column's labels and the activation choice wrap instead of being cut.
+CHAIN_CSS = """<style>
+.st-key-chain_diagram { gap: 0; background: #FFFFFF; border-radius: 0.5rem; padding: 0.3rem 0; }
+.st-key-chain_settings [data-testid="stButtonGroup"] > div { flex-wrap: wrap; }
+</style>"""
+FORMULA_CHARS = 34  # characters of factors per line of a product (the chart column is ~500 px at 1280 × 720)
 
 
 def load_notes_network() -> None:
@@ -42,8 +50,9 @@ def example_buttons() -> None:
 
 def workbench() -> None:
     """The chain's settings on the left, its derivation and update on the right, then the charts below."""
+    st.html(CHAIN_CSS)
     left, right = st.columns([1, 2], gap="large")
-    with left:
+    with left, st.container(key="chain_settings"):
         mode, chain, net = _settings()
     with right:
         if chain is None:
@@ -92,17 +101,28 @@ def _settings() -> tuple[str, ch.Chain | None, ch.Network | None]:
     return mode, chain, net
 
 
+def chain_rule_lines(depth: int) -> str:
+    """The chain rule for this depth in aligned lines that fit the column."""
+    return aligned_product(rf"\frac{{\partial L}}{{\partial {ch.w_name(1)}}}", "=", ch.shown_factor_labels(depth),
+                           width=FORMULA_CHARS)
+
+
 def _derivation(mode: str, chain: ch.Chain) -> str:
     """The chain, one local factor derived by SymPy, the product, and the update of w."""
     st.subheader("1 · The chain")
-    st.latex(ch.chain_rule_latex(chain.depth))
-    st.graphviz_chart(chain_dot(chain))
+    st.latex(chain_rule_lines(chain.depth))
+    with st.container(key="chain_diagram"):
+        for row in chain_rows(chain):
+            st.graphviz_chart(row)
+    beside = "the table below" if chain.layers else "the factors on the left"
+    st.caption(f"Edge labels rounded to two significant digits; the exact values are in {beside}. Orange: the "
+               "factor amplifies (|factor| > 1); blue: it shrinks the product.")
     st.subheader("2 · One local factor, derived by SymPy")
     activation = chain.activation or "sigmoid"
     deriv, bound = ch.local_derivation(activation), derivative_bound(activation)
     own = derivative_in_own_terms(activation, as_function=True)
-    st.latex(r"o = \varphi(z),\; z = w\,o_{\text{prev}} + b \;\Rightarrow\; \frac{\partial o}{\partial o_{\text{prev}}}"
-             rf" = {sp.latex(deriv.raw)} = \varphi'(z)\,w")
+    st.latex(r"\begin{aligned}&o = \varphi(z),\; z = w\,o_{\text{prev}} + b \;\Rightarrow \\"
+             r"&\frac{\partial o}{\partial o_{\text{prev}}}" rf" = {sp.latex(deriv.raw)} = \varphi'(z)\,w\end{{aligned}}")
     if own is not None:
         st.latex(rf"\varphi'(z) = {sp.latex(own)} \quad\text{{(an identity SymPy confirms)}}")
     st.markdown(f"**Bound:** {bound.how}")
@@ -123,8 +143,8 @@ def _derivation(mode: str, chain: ch.Chain) -> str:
     eq_result = "=" if format_value(chain.gradient).exact else r"\approx"
     if len(shown) > 8:
         shown = shown[:4] + [r"\cdots"] + shown[-3:]
-    product = (rf"\frac{{\partial L}}{{\partial w^{{1}}_{{11}}}} {eq} " + r" \times ".join(shown)
-               + rf" {eq_result if eq == '=' else eq} {fmt_latex(chain.gradient)}")
+    product = aligned_product(r"\frac{\partial L}{\partial w^{1}_{11}}", eq, shown, fmt_latex(chain.gradient),
+                              eq_result if eq == "=" else eq, width=FORMULA_CHARS)
     ui.reveal(f"chain_{hash(chain.gradient):x}", "is this product larger or smaller than 1? By how many powers of ten?",
               lambda: st.latex(product))
     if not ui.lecture():
@@ -163,10 +183,10 @@ def _bound_versus_actual(chain: ch.Chain, net: ch.Network, activation: str) -> N
     else:
         st.subheader(f"Bound versus actual: {'the notes' if activation == 'sigmoid' else 'the bound'} {gamma}·|w| is "
                      "the best case, not the usual case")
-    rows = [{"neuron": f"o{l.k}1", "z": fmt(l.z), "actual φ'(z)": fmt(l.dphi), "bound max φ'": fmt(l.bound),
+    rows = [{"neuron": ch.o_text(l.k), "z": fmt(l.z), "actual φ'(z)": fmt(l.dphi), "bound max φ'": fmt(l.bound),
              "actual factor φ'(z)·w": fmt(l.factor), "bound factor γ·|w|": fmt(l.bound_factor),
              "|factor| > 1": "▲ amplifies" if abs(l.factor) > 1 else ""} for l in chain.layers]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.table(rows, hide_index=True)  # HTML: a cell wraps, it never cuts a number
     first = chain.layers[0]
     if activation == "sigmoid" and abs(first.z) > 10:
         st.warning(f"With z₁₁ {equals(first.z)} the sigmoid is saturated: σ'(z) {equals(first.dphi)}, nowhere near "

@@ -30,6 +30,10 @@ K = "edge_"
 CONFIGS = {"he_relu": "stable: " + SCENARIOS["he_relu"].title, "relu_nan": "exploding: " + SCENARIOS["relu_nan"].title,
            "big_lr": "diverging: " + SCENARIOS["big_lr"].title, "relu_big_init": SCENARIOS["relu_big_init"].title,
            "sigmoid_default": SCENARIOS["sigmoid_default"].title, "lab": "the training lab's current settings"}
+# What a selectbox shows (a quarter of the page at 1280 × 720 holds ~15 characters); the full names are its help.
+SHORT_CONFIGS = {"he_relu": "stable: He-ReLU", "relu_nan": "exploding: NaN", "big_lr": "LR too large",
+                 "relu_big_init": "ReLU, big init", "sigmoid_default": "deep sigmoid", "lab": "the lab's settings"}
+CONFIGS_HELP = "; ".join(f"**{SHORT_CONFIGS[k]}**: {v}" for k, v in CONFIGS.items())
 
 
 def _lab_config() -> TrainConfig:
@@ -45,8 +49,10 @@ def butterfly_section() -> None:
                 "$\\varepsilon\\,e^{\\lambda k}$, $\\lambda > 0$ is a finite-time Lyapunov exponent: nearby "
                 "trainings fly apart.")
     a, b, c, d = st.columns(4)
-    first = a.selectbox("configuration A", list(CONFIGS), index=0, format_func=CONFIGS.get, key=K + "cfg_a")
-    second = b.selectbox("contrast with", list(CONFIGS), index=1, format_func=CONFIGS.get, key=K + "cfg_b")
+    first = a.selectbox("configuration A", list(CONFIGS), index=0, format_func=SHORT_CONFIGS.get, key=K + "cfg_a",
+                        help=CONFIGS_HELP)
+    second = b.selectbox("contrast with", list(CONFIGS), index=1, format_func=SHORT_CONFIGS.get, key=K + "cfg_b",
+                         help=CONFIGS_HELP)
     exponent = c.slider("ε = 10ˣ", int(math.log10(EPS_RANGE[0])), int(math.log10(EPS_RANGE[1])), -8, key=K + "eps")
     perturb = d.segmented_control("perturb", ["weights", "inputs"], default="weights", required=True, key=K + "what")
     steps = st.slider("training steps", 10, MAX_BUTTERFLY_STEPS, 200, 10, key=K + "steps")

@@ -33,7 +33,13 @@ ACT_LABELS = {"sigmoid": "sigmoid σ", "tanh": "tanh", "relu": "ReLU", "leaky_re
 DATA_LABELS = {"spirals": "two spirals (classification)", "moons": "two moons (classification)",
                "regression": "regression: sin(3x₁) + x₂²/2", "csv": "upload a CSV"}
 OPT_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum 0.9", "adam": "Adam"}
-LOSS_LABELS = {"auto": "automatic (cross-entropy / MSE)", "mse": "mean squared error", "cross_entropy": "cross-entropy"}
+# A selectbox shows its value on one line of the sidebar (~25 characters): the short names here, the long ones in help.
+LOSS_LABELS = {"auto": "automatic", "mse": "mean squared error", "cross_entropy": "cross-entropy"}
+LOSS_HELP = "automatic: cross-entropy for the classification data sets, mean squared error for regression."
+INIT_SHORT = cfg.INIT_LABELS | {"default": "PyTorch default", "constant": "constant"}
+INIT_HELP = ("PyTorch default: Kaiming-uniform with a = √5 (nn.Linear's own). Constant: every weight = the scale. "
+             "Normal: N(0, σ²). Uniform: U(−a, a).")
+LAYERNORM_SHORT = {"off": "off", "pre": "pre-norm (on z)", "post": "post-norm (on output)"}
 RESIDUAL_LABEL = "Residual connections"
 RESIDUAL_HELP = ("h_{l+1} = h_l + φ(W_l h_l + b_l): each layer adds its input back (a trained projection where the "
                  "widths differ). Allows up to 100 hidden layers.")
@@ -103,13 +109,14 @@ def config_controls() -> tuple[TrainConfig | None, bytes | None]:
         values["width"] = st.slider("Units per hidden layer", 1, 256, key=KEY + "width")
         values["activation"] = st.selectbox("Activation", cfg.ACTIVATIONS, format_func=ACT_LABELS.get,
                                             key=KEY + "activation")
-        values["layernorm"] = st.selectbox(LAYERNORM_LABEL, cfg.LAYERNORMS, format_func=cfg.LAYERNORM_LABELS.get,
+        values["layernorm"] = st.selectbox(LAYERNORM_LABEL, cfg.LAYERNORMS, format_func=LAYERNORM_SHORT.get,
                                            key=KEY + "layernorm", help=LAYERNORM_HELP)
         if values["residual"] or values["layernorm"] != "off":
             with st.popover("Why this changes the gradient", icon=":material/school:", width="stretch"):
                 architecture_explainer(values["residual"], values["layernorm"])
     with st.expander("Initialisation", expanded=full, icon=":material/casino:"):
-        values["init"] = st.selectbox("Weights", cfg.INITS, format_func=cfg.INIT_LABELS.get, key=KEY + "init")
+        values["init"] = st.selectbox("Weights", cfg.INITS, format_func=INIT_SHORT.get, key=KEY + "init",
+                                      help=INIT_HELP)
         meaning = cfg.INIT_SCALE_MEANING[values["init"]]
         if meaning is not None:
             values["init_scale"] = _number(f"Scale: {meaning}", "init_scale",
@@ -132,7 +139,8 @@ def config_controls() -> tuple[TrainConfig | None, bytes | None]:
         values["lr"] = _number("Learning rate", "lr", help="from 1e-6 to 10")
         values["optimizer"] = st.selectbox("Optimiser", cfg.OPTIMIZERS, format_func=OPT_LABELS.get,
                                            key=KEY + "optimizer")
-        values["loss"] = st.selectbox("Loss", cfg.LOSSES, format_func=LOSS_LABELS.get, key=KEY + "loss")
+        values["loss"] = st.selectbox("Loss", cfg.LOSSES, format_func=LOSS_LABELS.get, key=KEY + "loss",
+                                      help=LOSS_HELP)
         values["batch_size"] = st.number_input("Batch size", 1, 5000, key=KEY + "batch_size")
         values["seed"] = st.number_input("Seed", 0, 2**31 - 1, key=KEY + "seed")
         values["dtype"] = st.segmented_control("Precision", cfg.DTYPES, key=KEY + "dtype", required=True)
@@ -353,8 +361,8 @@ def path_panel(run: Run) -> None:
         "effect": [_effect(f.value) for f in chain.factors],
         "running product": [_g(v) for v in chain.running],
     })
-    st.dataframe(df.style.apply(lambda r: ["font-weight: bold; background-color: #fde0d0"] * len(r)
-                                if r.name == culprit else [""] * len(r), axis=1), hide_index=True, width="stretch")
+    st.table(df.style.apply(lambda r: ["font-weight: bold; background-color: #fde0d0; color: #1a1a1a"] * len(r)
+                            if r.name == culprit else [""] * len(r), axis=1), hide_index=True)  # HTML: never cut
     summary = chain.summary
     st.caption(f"One path's term of ∂L/∂W₁[{path[1] + 1}, {path[0] + 1}] for the first training sample at the "
                f"current weights; the full gradient sums such products over every path. {summary[0].upper()}"

@@ -9,7 +9,14 @@ from ui.links import deep_link, finish_page
 
 APP_TITLE = "Exploding gradients explorer"
 # Less empty space above the title (Streamlit's default is 6rem), so an instrument fits one screen.
-COMPACT_CSS = "<style>[data-testid='stMainBlockContainer'] { padding-top: 3rem; }</style>"
+# Labels wrap onto a second line instead of ending in "…": checkbox and toggle labels, metric labels, and a row
+# of tabs too long for the page (instead of scrolling its last labels out of sight).
+COMPACT_CSS = """<style>[data-testid='stMainBlockContainer'] { padding-top: 3rem; }
+label [data-testid='stMarkdownContainer'], label [data-testid='stMarkdownContainer'] p,
+[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] [data-testid='stMarkdownContainer'],
+[data-testid='stMetricLabel'] p { white-space: normal; overflow: visible; text-overflow: clip; }
+[data-testid='stTabs'] [role='tablist'] { flex-wrap: wrap; }
+</style>"""
 
 
 PAGES = (  # (script, label, icon): the sidebar map, in story order

@@ -25,6 +25,15 @@ DEFAULT_BASELINE = "relu_nan"
 KIND_ICONS = {VERDICT_ORDER[0]: ":material/check_circle:", VERDICT_ORDER[1]: ":material/healing:",
               VERDICT_ORDER[2]: ":material/trending_down:", VERDICT_ORDER[3]: ":material/block:"}
 BASELINES = {k: s.title for k, s in SCENARIOS.items()} | {"lab": "The training lab's current settings"}
+SHORT_BASELINES = {k: s.label for k, s in SCENARIOS.items()} | {"lab": "The lab's settings"}  # fit the box
+# A remedy's chip wraps onto two lines instead of ending in "…" (the settings column is narrow).
+REMEDIES_CSS = """<style>
+[data-testid="stMultiSelect"] div { height: auto !important; max-height: none !important; }
+[data-testid="stMultiSelectTagsContainer"] { overflow: visible !important; flex-wrap: wrap !important;
+  flex: 1 1 0% !important; min-width: 0 !important; }
+[data-testid="stMultiSelectTagsContainer"] span { white-space: normal !important; height: auto !important;
+  max-width: 100% !important; overflow: visible !important; text-overflow: clip !important; }
+</style>"""
 
 
 def workbench() -> None:
@@ -65,8 +74,10 @@ def _linked() -> bool:
 
 
 def _baseline() -> tuple[str, TrainConfig, bytes | None]:
+    st.html(REMEDIES_CSS)
     choice = st.selectbox("Baseline", list(BASELINES), index=list(BASELINES).index(DEFAULT_BASELINE),
-                          format_func=BASELINES.get, key=K + "baseline")
+                          format_func=SHORT_BASELINES.get, key=K + "baseline",
+                          help="The full names: " + "; ".join(BASELINES.values()) + ".")
     csv_bytes = None
     if choice == "lab":
         lab_run = st.session_state.get(LAB_KEY + "run")
@@ -154,7 +165,7 @@ def _comparison() -> None:
     about, outcomes = stored
     st.subheader("Side by side")
     st.caption(f"Baseline: {about} (a run that overflows to inf or NaN stops there).")
-    st.dataframe(pd.DataFrame(cc.summary_rows(outcomes)), hide_index=True, width="stretch")
+    st.table(pd.DataFrame(cc.summary_rows(outcomes)), hide_index=True)  # HTML: a verdict wraps, it is never cut
     ui.chart(cc.loss_overlay(outcomes))
     ui.chart(cc.grad_norm_overlay(outcomes))
     which = st.segmented_control("Per-layer gradient", ["grad_h", "grad_w"], default="grad_h", required=True,
@@ -180,9 +191,8 @@ def _ranking() -> None:
                "vanishing**: does not train, and the gradient now vanishes. **Does not help**: overflows, or ends "
                "no better than a constant guess. Sorted by verdict, then by final loss against the constant guess.")
     # The whole width of the column, table above chart: every verdict and number in full, every remedy labelled.
-    st.dataframe(pd.DataFrame(cc.ranking_rows(rows)), hide_index=True, width="stretch",
-                 column_config={"final loss": st.column_config.TextColumn(
-                     help="In brackets: the final loss ÷ the loss of a constant guess (100% = learnt nothing).")})
+    st.table(pd.DataFrame(cc.ranking_rows(rows)), hide_index=True)
+    st.caption("*final loss*, in brackets: the final loss ÷ the loss of a constant guess (100% = learnt nothing).")
     ui.chart(cc.ranking_chart(rows))
     with st.expander("The evidence, remedy by remedy", expanded=not ui.lecture()):
         for kind in VERDICT_ORDER:

@@ -23,6 +23,10 @@ from ui.page import one_torch_thread
 one_torch_thread()
 
 K = "tt_"
+# What a selectbox in a quarter of the page shows at 1280 × 720 (~15 characters); the full names are its help.
+SHORT_W_INIT = {"normal": "scaled normal", "orthogonal": "orthogonal", "identity": "identity (IRNN)",
+                "default": "PyTorch default"}
+SHORT_TASKS = {"adding": "adding problem", "first_token": "first token"}
 ACT_LABELS = {"tanh": "tanh (γ = 1)", "sigmoid": "sigmoid (γ = ¼)", "relu": "ReLU (γ = 1)", "linear": "linear (γ = 1)"}
 
 
@@ -106,7 +110,8 @@ def matrix_section() -> None:
                 "is **necessary** for it to explode.")
     a, b, c, d = st.columns(4)
     n = a.slider("hidden size n", 2, 128, 64, key=K + "n")
-    scheme = b.selectbox("W_rec initialisation", list(W_INIT_LABELS), format_func=W_INIT_LABELS.get, key=K + "init")
+    scheme = b.selectbox("W_rec initialisation", list(W_INIT_LABELS), format_func=SHORT_W_INIT.get, key=K + "init",
+                         help="; ".join(f"**{SHORT_W_INIT[k]}**: {v}" for k, v in W_INIT_LABELS.items()))
     scale = c.slider("scale", 0.0, 3.0, 1.0, 0.05, key=K + "scale")
     activation = d.selectbox("activation", RNN_ACTIVATIONS, format_func=ACT_LABELS.get, key=K + "mact")
     e, f, g, _ = st.columns(4)
@@ -131,7 +136,8 @@ def matrix_section() -> None:
 
 def _seq_config() -> SeqConfig:
     a, b, c, d = st.columns(4)
-    task = a.selectbox("task", list(TASK_LABELS), format_func=TASK_LABELS.get, key=K + "task")
+    task = a.selectbox("task", list(TASK_LABELS), format_func=SHORT_TASKS.get, key=K + "task",
+                       help="; ".join(f"**{SHORT_TASKS[k]}**: {v}" for k, v in TASK_LABELS.items()))
     seq_len = b.slider("sequence length", 5, 200, 30, key=K + "len")
     hidden = c.slider("hidden size", 1, 128, 32, key=K + "hid")
     lr = d.select_slider("learning rate (Adam)", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1], 1e-2, key=K + "lr")

@@ -69,6 +69,14 @@ def o_name(k: int) -> str:
     return f"o_{{{k}1}}" if k < 10 else f"o_{{{k},1}}"
 
 
+_SUBSCRIPT = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
+
+
+def o_text(k: int) -> str:
+    """Plain-text name of neuron k's output: o₁₁, o₂₁, …, o₉₁, then o₁₀,₁ (never o101, which reads as neuron 101)."""
+    return "o" + (f"{k}1" if k < 10 else f"{k},1").translate(_SUBSCRIPT)
+
+
 def w_name(k: int) -> str:
     return f"w^{{{k}}}_{{11}}"
 
@@ -89,11 +97,15 @@ def factor_names(depth: int) -> list[str]:
     return names + [f"d{o(1)}/dw11"]
 
 
+def shown_factor_labels(depth: int) -> list[str]:
+    """The factors' LaTeX as a formula shows them: deep chains elided in the middle (⋯)."""
+    labels = factor_labels(depth)
+    return labels[:3] + [r"\cdots"] + labels[-3:] if len(labels) > 7 else labels
+
+
 def chain_rule_latex(depth: int) -> str:
     """∂L/∂w¹₁₁ = ∂L/∂o_n · … · ∂o_1/∂w¹₁₁, written out (elided in the middle for deep chains)."""
-    labels = factor_labels(depth)
-    if len(labels) > 7:
-        labels = labels[:3] + [r"\cdots"] + labels[-3:]
+    labels = shown_factor_labels(depth)
     return rf"\frac{{\partial L}}{{\partial {w_name(1)}}} = " + r" \times ".join(labels)
 
 
