@@ -307,7 +307,6 @@ class Recorder:
 
     def _reduce_hidden(self, k: int, h_grads, units) -> None:
         """Step k's ‖∂L/∂h_l‖ and saturation data into the pending rows (see `_hidden_buffers`)."""
-        L = self.n_hidden
         with torch.no_grad():
             if self._scratch is not None:
                 torch.stack([*h_grads, *units], out=self._scratch)
