@@ -123,6 +123,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # also when started in the background, where SIGINT starts ignored
     secret = secrets.token_hex(32)  # one cookie secret for all replicas
     with tempfile.TemporaryDirectory(prefix="serve_replicas_") as tmp:
         try:
