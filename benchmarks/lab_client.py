@@ -26,6 +26,7 @@ the handshake's answer where the balancer adds one (scripts/serve_replicas.py do
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class Visitor:
     exceptions: list[str] = field(default_factory=list)  # a traceback drawn on the page
     runs_finished: int = 0  # script or fragment runs that ended successfully
     updates: list[tuple[float, str, str]] = field(default_factory=list)  # (time, Steps, Loss) at each run's end
+    recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=200))  # (time, message kind)
     _ws: object = None
     _reader: asyncio.Task | None = None
     _timers: dict[str, asyncio.Task] = field(default_factory=dict)
@@ -150,6 +152,7 @@ class Visitor:
         self._ws = self._reader = None
 
     async def _rerun(self, trigger: str = "", fragment_id: str = "", page_name: str = "", auto: bool = False) -> None:
+        self.recent.append((time.perf_counter(), f"sent rerun {'auto' if auto else trigger[-12:]} {fragment_id[:6]}"))
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string = self.query
@@ -187,6 +190,8 @@ class Visitor:
         if msg.metadata.cacheable and msg.hash:
             self._cache[msg.hash] = (msg, self.runs_finished)
         kind = msg.WhichOneof("type")
+        if kind != "delta":
+            self.recent.append((time.perf_counter(), kind if kind != "script_finished" else f"finished {msg.script_finished}"))
         if kind == "new_session":
             self.session_id = msg.new_session.initialize.session_id or self.session_id
             self._max_age = msg.new_session.config.max_cached_message_age or self._max_age

@@ -14,7 +14,8 @@ Loopback only by default; at most 300 sessions and 15 minutes.
    100 steps / the time until the last one saw its result).
 2. All press **Play**: the client does what the browser does with the fragment's `run_every` (a rerun request
    every interval, which the server folds while one is pending). Printed: updates per second each student
-   receives (a finished fragment run with new numbers) and training steps per second, per student and in all.
+   receives (a finished fragment run with new numbers), training steps per second, per student and in all,
+   and the longest time a student waited for new numbers. Then everyone leaves (closes the connection).
 3. No student sees another's numbers: every number a student was shown (Steps, Loss, ‖∂L/∂W‖ and the largest
    ‖W_l‖ after Run; Steps and Loss after every Play update) is compared with a headless `core` run with that
    student's seed, computed after the measurement.
@@ -117,19 +118,23 @@ async def one_class(url: str, n: int, play_seconds: float, first_seed: int) -> d
     makespan = time.perf_counter() - start
     after_run = [dict(v.metrics) for v in visitors]
 
-    # 2. Everyone plays.
+    # 2. Everyone plays (and then closes the tab: pausing is not measured).
     marks = [len(v.updates) for v in visitors]
     start = time.perf_counter()
-    await asyncio.gather(*(v.press("Play") for v in visitors))
-    await asyncio.sleep(play_seconds)
-    window = time.perf_counter() - start
+    pressed = await asyncio.gather(*(v.press("Play", timeout=play_seconds + 120) for v in visitors),
+                                   return_exceptions=True)
+    await asyncio.sleep(max(0.0, play_seconds - (time.perf_counter() - start)))
+    end = time.perf_counter()
     played = [v.updates[m:] for v, m in zip(visitors, marks, strict=True)]
-    await asyncio.gather(*(v.press("Pause") for v in visitors))
+    # The longest wait for new numbers while playing: from the click, between updates, and until the end.
+    gaps = [max(b - a for a, b in zip([start, *(u[0] for u in p)], [*(u[0] for u in p), end], strict=True))
+            for p in played]
     errors = [e for v in visitors for e in v.exceptions]
     replicas = Counter(v.replica for v in visitors if v.replica)
     await asyncio.gather(*(v.close() for v in visitors))
     return dict(seeds=seeds, opened=opened, run_seconds=run_seconds, makespan=makespan, after_run=after_run,
-                played=played, window=window, errors=errors, replicas=replicas)
+                played=played, window=end - start, gaps=gaps, errors=errors, replicas=replicas,
+                play_failed=sum(isinstance(p, BaseException) for p in pressed))
 
 
 def steps_of(shown: str) -> int:
@@ -168,6 +173,9 @@ def report(result: dict, memory: Memory | None, n: int, where: str) -> None:
           f"slowest {min(rates):.1f}, fastest {max(rates):.1f}; in all {sum(rates):.0f} updates/s")
     print(f"    training steps per second each: median {statistics.median(steps):.0f}, slowest {min(steps):.0f}; "
           f"in all {sum(steps):.0f} steps/s")
+    print(f"    longest wait for new numbers while playing: median {statistics.median(result['gaps']):.1f} s, "
+          f"worst {max(result['gaps']):.1f} s; Play's first redraw not seen within {result['window']:.0f} s + 120 s: "
+          f"{result['play_failed']} of {n}")
     if result["replicas"]:
         print(f"  students per replica: {', '.join(f'{r}: {c}' for r, c in sorted(result['replicas'].items()))}")
     if memory is not None and memory.samples:
