@@ -168,7 +168,7 @@ def main() -> int:
             return 1
         finally:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
-            stop(procs)
+            stop(procs[::-1])  # haproxy first: no "no server available" while the replicas go
 
 
 if __name__ == "__main__":
