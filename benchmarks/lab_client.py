@@ -186,6 +186,9 @@ class Visitor:
 
     async def _handle(self, msg: ForwardMsg) -> None:
         if msg.WhichOneof("type") == "ref_hash":
+            if msg.ref_hash not in self._cache:  # forgotten after the request listed it: cannot happen by design
+                self.recent.append((time.perf_counter(), f"unknown ref_hash {msg.ref_hash}"))
+                return
             msg = self._cache[msg.ref_hash][0]
         if msg.metadata.cacheable and msg.hash:
             self._cache[msg.hash] = (msg, self.runs_finished)
@@ -218,7 +221,7 @@ class Visitor:
             async with self._finished:
                 self.runs_finished += 1
                 # The frontend forgets cached messages no run has used for max_cached_message_age runs.
-                self._cache = {h: e for h, e in self._cache.items() if self.runs_finished - e[1] <= self._max_age}
+                self._cache = {h: e for h, e in self._cache.items() if self.runs_finished - e[1] <= self._max_age + 1}
                 self._finished.notify_all()
 
     def _element(self, element, fragment_id: str) -> None:

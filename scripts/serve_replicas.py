@@ -92,15 +92,17 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float, what: str) ->
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """Stop the first (haproxy) before the others, so that it never sees its replicas go."""
+    for group in (procs[:1], procs[1:]):
+        for proc in group:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in group:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def main() -> int:
@@ -118,6 +120,7 @@ def main() -> int:
         parser.error("haproxy not found: install it (Debian/Ubuntu: sudo apt-get install haproxy) or pass --haproxy")
 
     procs: list[subprocess.Popen] = []
+    balancer_started = False
 
     def on_signal(signum, _frame):
         raise KeyboardInterrupt
@@ -151,6 +154,7 @@ def main() -> int:
                 return 1
             balancer = subprocess.Popen([haproxy, "-db", "-f", str(config)])  # -db: foreground, logs to stderr
             procs.append(balancer)
+            balancer_started = True
             host = "127.0.0.1" if args.address in ("0.0.0.0", "::") else args.address
             wait_healthy(f"http://{host}:{args.port}", balancer, 30, "haproxy")
             print(f"serving http://{host}:{args.port} (haproxy pid {balancer.pid}); Ctrl-C stops everything",
@@ -168,7 +172,7 @@ def main() -> int:
             return 1
         finally:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean-up
-            stop(procs[::-1])  # haproxy first: no "no server available" while the replicas go
+            stop(procs[-1:] + procs[:-1] if balancer_started else procs)
 
 
 if __name__ == "__main__":
