@@ -2,7 +2,7 @@
 
     python benchmarks/probe_server.py <probe-dir> run streamlit_app.py [streamlit options]
 
-The probe is a thread that waits for a request file `<probe-dir>/request` ("count" or "trim") and answers in
+The probe is a thread that waits for a request file `<probe-dir>/request` ("count", "trim" or "stacks") and answers in
 `<probe-dir>/answer.json` with what the server holds at that moment: sessions (connected and kept after a
 disconnect), training runs alive (`core.trainer.Run` objects after a full garbage collection), torch tensors
 alive and their storage, Arrow's allocated bytes, Python's allocated blocks, and the resident memory. "trim" first asks glibc to hand
@@ -69,13 +69,22 @@ def snapshot(trim: bool) -> dict:
     return out
 
 
+def stacks() -> dict:
+    """Where every thread of the server is (for a session that stops answering)."""
+    import traceback
+
+    names = {t.ident: t.name for t in threading.enumerate()}
+    return {f"{names.get(ident, '?')} ({ident})": "".join(traceback.format_stack(frame)[-12:])
+            for ident, frame in sys._current_frames().items()}
+
+
 def serve(directory: Path) -> None:
     request, answer = directory / "request", directory / "answer.json"
     while True:
         if request.exists():
             what = request.read_text().strip()
             request.unlink()
-            result = snapshot(trim=what == "trim")
+            result = stacks() if what == "stacks" else snapshot(trim=what == "trim")
             tmp = answer.with_suffix(".tmp")
             tmp.write_text(json.dumps(result))
             tmp.replace(answer)
