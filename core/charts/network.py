@@ -530,13 +530,13 @@ def _template(sizes: tuple[int, ...], unit_level: bool, theme: str, width: int) 
         fontSize=13, align="left", baseline="top", limit=0, color=ink, lineBreak="\n", lineHeight=LINE,
     ).encode(x=alt.value(0), y=alt.value(0), **text))
     if unit_level:
-        subtitle = ["edges: each weight's ∂L/∂w at the latest step — colour and thickness by log₁₀|∂L/∂w|",
+        subtitle = ["edges: each weight's ∂L/∂w at the latest step — colour and thickness by |∂L/∂w|",
                     "labels: ‖∂L/∂W_l‖ weight gradient (top) · ‖∂L/∂h_l‖ back-propagated signal (bottom)",
                     "dashed red: inf or NaN · dotted grey: exactly 0 · shaded: the culprit layer (hover for why)"]
     else:
-        subtitle = ["edges: ‖∂L/∂W_l‖, the weight gradient (colour, thickness) · blocks: ‖∂L/∂h_l‖, the back-propagated "
-                    "signal (colour); block height ∝ √units",
-                    "dashed red: inf or NaN · grey: exactly 0 · shaded: the culprit layer (hover for why)"]
+        subtitle = ["edges: ‖∂L/∂W_l‖, the weight gradient (colour, thickness) · blocks: ‖∂L/∂h_l‖, the signal",
+                    "back-propagated to the layer (colour); block height ∝ √units · dashed red: inf or NaN",
+                    "grey: exactly 0 · shaded: the culprit layer (hover for why)"]
     return alt.layer(*layers).properties(
         width=width, height=height,
         title=alt.Title("The network and the gradient through it", subtitle=subtitle, anchor="start", color=t["ink"],

@@ -18,6 +18,7 @@ from typing import Any
 TEXT_CONTRAST = 4.5
 MARK_CONTRAST = 3.0
 TITLE_SIZE, SUBTITLE_SIZE = 16, 13  # px: chart titles are wrapped to fit (`core.charts.template.wrapped`)
+AXIS_TITLE_SIZE, LABEL_SIZE = 13, 12  # px: axis and legend titles, tick and legend labels
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,9 @@ class Style:
             "title": {"color": self.text, "subtitleColor": self.muted, "anchor": "start", "fontSize": TITLE_SIZE,
                       "subtitleFontSize": SUBTITLE_SIZE, "limit": 0},
             "axis": {**text, "gridColor": self.grid, "domainColor": self.muted, "tickColor": self.muted,
-                     "labelLimit": 0, "titleLimit": 0},
-            "legend": {"labelColor": self.text, "titleColor": self.text, "labelLimit": 0, "titleLimit": 0},
+                     "labelLimit": 0, "titleLimit": 0, "labelFontSize": LABEL_SIZE, "titleFontSize": AXIS_TITLE_SIZE},
+            "legend": {"labelColor": self.text, "titleColor": self.text, "labelLimit": 0, "titleLimit": 0,
+                       "labelFontSize": LABEL_SIZE, "titleFontSize": AXIS_TITLE_SIZE},
             "header": {"labelColor": self.text, "titleColor": self.text},
             "text": {"color": self.text},
             "rule": {"color": self.guide},
@@ -61,7 +63,7 @@ LIGHT = Style(
     name="light", background="#FFFFFF", text="#111827", muted="#4B5563", grid="#E5E7EB", guide="#5F6673",
     bad="#C00000", zero="#7E8490", nonfinite="#000000", nonfinite_word="black", reference="#00775A",
     halo="#FFFFFF",
-    categorical=("#0072B2", "#C45500", "#007A5A", "#B0558A", "#8A6500", "#4B4BA8", "#7A5230", "#111827"),
+    categorical=("#0072B2", "#C45500", "#007A5A", "#B0558A", "#8A6500", "#4B4BA8", "#7A5230", "#374151"),
     layers=("#440154", "#3B528B", "#21808C", "#2A9D6E"),
     heat=("#08306B", "#2F6DB0", "#7B4FA0", "#C2413A", "#67000D"),
     share=("#6C8FBF", "#16366E"),
@@ -71,7 +73,7 @@ DARK = Style(
     name="dark", background="#0F172A", text="#F1F5F9", muted="#CBD5E1", grid="#334155", guide="#A3AEBF",
     bad="#FF7070", zero="#8A94A8", nonfinite="#FFFFFF", nonfinite_word="white", reference="#3DDC97",
     halo="#0F172A",
-    categorical=("#56B4E9", "#FF8C42", "#3DDC97", "#E69CC8", "#F0E442", "#A5A5FF", "#D9A47A", "#F1F5F9"),
+    categorical=("#56B4E9", "#FF8C42", "#3DDC97", "#E69CC8", "#F0E442", "#A5A5FF", "#D9A47A", "#E5E7EB"),
     layers=("#2F7FA8", "#22A884", "#7AD151", "#FDE725"),
     heat=("#4F9BE0", "#8CC4EE", "#C9A6E0", "#F7A58A", "#F0533F"),
     share=("#3D6FA8", "#C6DBEF"),

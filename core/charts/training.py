@@ -151,7 +151,7 @@ def flow_spec(height: int) -> dict:
                                          labelExpr="datum.label == '" + KINDS[0] + "' ? '‖∂L/∂W_l‖' : '‖∂L/∂h_l‖'"))
     base = alt.Chart(alt.Data(name="flow"))
     line = base.transform_filter(FINITE + " && datum.value != 0").mark_line(point=alt.OverlayMarkDef(size=50)).encode(
-        x=alt.X("layer:Q", axis=alt.Axis(title="layer (1 = input side; ✚ = exactly 0)", tickMinStep=1, format="d"),
+        x=alt.X("layer:Q", axis=step_axis("layer (✚ = exactly 0)"),
                 scale=alt.Scale(nice=False)),
         y=alt.Y("log10:Q", axis=log_axis("norm (log scale)"), scale=alt.Scale(zero=False)), color=colour,
         tooltip=["layer:Q", "kind:N", alt.Tooltip("value:Q", format=".3e")])
