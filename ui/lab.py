@@ -564,7 +564,7 @@ def _second_row(run: Run) -> None:
     with left:
         ui.chart(tc.surface_chart(surface(run), height=320), export=False)
         st.caption(f"The model after step {run.steps_done:,}, over the input plane, with the data on top. When the "
-                   "gradient explodes, this map stops improving or turns black (NaN).")
+                   f"gradient explodes, this map stops improving or turns {STYLES[ui.theme()].nonfinite_word} (NaN).")
     with right:
         st.segmented_control("Heat map shows", list(HEAT_NORMS), format_func=HEAT_NORMS.get, key=KEY + "heat_norm",
                              default="grad_w", required=True)

@@ -80,9 +80,10 @@ def phase_chart(diagram, marker: tuple[float, float, str] | None = None) -> alt.
     db = float(diagram.sigma_b[1] - diagram.sigma_b[0])
     df = df.assign(w2=df.sigma_w + dw, b2=df.sigma_b + db, w1=df.sigma_w, b1=df.sigma_b)
     heat = alt.Chart(df).mark_rect().encode(
-        x=alt.X("w1:Q", title="σ_w (weights N(0, σ_w²/n))", scale=alt.Scale(domain=[0, float(df.w2.max())], nice=False)),
+        x=alt.X("w1:Q", title="σ_w (weights N(0, σ_w²/n))", axis=alt.Axis(grid=False),
+                scale=alt.Scale(domain=[0, float(df.w2.max())], nice=False)),
         x2="w2:Q",
-        y=alt.Y("b1:Q", title="σ_b (biases N(0, σ_b²))", scale=alt.Scale(domain=[0, float(df.b2.max())], nice=False)),
+        y=alt.Y("b1:Q", title="σ_b (biases N(0, σ_b²))", axis=alt.Axis(grid=False), scale=alt.Scale(domain=[0, float(df.b2.max())], nice=False)),
         y2="b2:Q",
         color=alt.Color("log10chi:Q", title="χ", scale=alt.Scale(scheme="redblue", reverse=True, domain=[-1, 1]),
                         legend=alt.Legend(orient="right", gradientLength=220, values=[-1, 0, 1],
@@ -140,9 +141,11 @@ def cliff_surface_chart(w: np.ndarray, b: np.ndarray, surface: np.ndarray, paths
     df = pd.DataFrame({"w1": ww.ravel(), "b1": bb.ravel(), "loss": surface.ravel()})
     df = df.assign(w2=df.w1 + dw, b2=df.b1 + db, log10=np.clip(_log10(df.loss.to_numpy()), -4, 2))
     heat = alt.Chart(df).mark_rect().encode(
-        x=alt.X("w1:Q", title="recurrent weight w", scale=alt.Scale(domain=[float(w[0]), float(w[-1] + dw)], nice=False)),
+        x=alt.X("w1:Q", title="recurrent weight w", axis=alt.Axis(grid=False),
+                scale=alt.Scale(domain=[float(w[0]), float(w[-1] + dw)], nice=False)),
         x2="w2:Q",
-        y=alt.Y("b1:Q", title="bias b", scale=alt.Scale(domain=[float(b[0]), float(b[-1] + db)], nice=False)), y2="b2:Q",
+        y=alt.Y("b1:Q", title="bias b", axis=alt.Axis(grid=False),
+                scale=alt.Scale(domain=[float(b[0]), float(b[-1] + db)], nice=False)), y2="b2:Q",
         color=alt.Color("log10:Q", title="E", scale=alt.Scale(scheme="viridis"),
                         legend=alt.Legend(tickMinStep=1, labelExpr=POWER_OF_TEN_LABEL)),
         tooltip=[alt.Tooltip("w1:Q", title="w", format=".3f"), alt.Tooltip("b1:Q", title="b", format=".3f"),

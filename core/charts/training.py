@@ -147,7 +147,7 @@ def loss_chart(loss: np.ndarray, nonfinite_step: int | None, current: int | None
 @cache
 def flow_spec(height: int) -> dict:
     colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=list(KINDS), range=SERIES[:2]),
-                       legend=alt.Legend(orient="top", labelLimit=0, direction="horizontal", symbolSize=60,
+                       legend=alt.Legend(orient="bottom", labelLimit=0, direction="horizontal", symbolSize=60,
                                          labelExpr="datum.label == '" + KINDS[0] + "' ? '‖∂L/∂W_l‖' : '‖∂L/∂h_l‖'"))
     base = alt.Chart(alt.Data(name="flow"))
     line = base.transform_filter(FINITE + " && datum.value != 0").mark_line(point=alt.OverlayMarkDef(size=50)).encode(
@@ -159,9 +159,10 @@ def flow_spec(height: int) -> dict:
         FINITE + " && datum.value == 0").transform_calculate(y="isValid(datum.bottom) ? datum.bottom - 1 : -1").mark_point(
         shape="cross", size=110, filled=True, color=ZERO).encode(
         x="layer:Q", y="y:Q", tooltip=["layer:Q", "kind:N", alt.Tooltip("what:N", title="value")])
-    label = alt.Chart(alt.Data(name="flow_step")).mark_text(align="right", baseline="top", fontSize=12,
+    # the inspected step, above the plot's top-right corner (in the gap below the title): never over the lines
+    label = alt.Chart(alt.Data(name="flow_step")).mark_text(align="right", baseline="bottom", fontSize=12,
                                                              color=INK.muted).encode(
-        x=alt.value("width"), y=alt.value(2), text="label:N")
+        x=alt.value("width"), y=alt.value(-6), text="label:N")
     return spec_of(alt.layer(line, zeros, *_marker_layers("flow", "layer", ("kind:N",)), label).properties(
         height=height, title="Gradient flow by layer"))
 
@@ -253,7 +254,7 @@ def lines_spec(title: str, y_title: str, layers: int, band: tuple[float, float] 
     if band is not None:  # explained in the subtitle, where no line can cover the words
         lo, hi = round(math.log10(band[0])), round(math.log10(band[1]))
         b = pd.DataFrame({"lo": [lo], "hi": [hi]})
-        layered.append(alt.Chart(b).mark_rect(color=REFERENCE, opacity=0.15).encode(y="lo:Q", y2="hi:Q"))
+        layered.append(alt.Chart(b).mark_rect(color=REFERENCE, opacity=0.2).encode(y="lo:Q", y2="hi:Q"))
         heading = alt.Title(title, subtitle=f"shaded: the usual range {power_of_ten(lo)} … {power_of_ten(hi)}")
     layered += [line, *_marker_layers("lines", "step", ("layer:Q",)), _current_layer()]
     return spec_of(alt.layer(*layered).properties(height=height, title=heading))
@@ -362,8 +363,10 @@ def surface_spec(kind: str, task: str, n_classes: int, height: int) -> dict:
     points = alt.Chart(alt.Data(name="points")).mark_circle(size=28, opacity=0.95, stroke=INK.halo,
                                                             strokeWidth=0.6)
     if kind == "plane":
-        enc = dict(x=alt.X("x0:Q", title="input 1", scale=alt.Scale(nice=False, zero=False)), x2="x1:Q",
-                   y=alt.Y("y0:Q", title="input 2", scale=alt.Scale(nice=False, zero=False)), y2="y1:Q")
+        enc = dict(x=alt.X("x0:Q", title="input 1", axis=alt.Axis(grid=False), scale=alt.Scale(nice=False, zero=False)),
+                   x2="x1:Q",
+                   y=alt.Y("y0:Q", title="input 2", axis=alt.Axis(grid=False), scale=alt.Scale(nice=False, zero=False)),
+                   y2="y1:Q")
         cells = alt.Chart(alt.Data(name="cells"))
         layers = [cells.transform_filter(FINITE).mark_rect(opacity=0.85).encode(
                       **enc, color=colour, tooltip=[alt.Tooltip("value:Q", format=".3~g", title=title)]),
