@@ -7,6 +7,7 @@ triangles at the top edge instead of being dropped.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import altair as alt
 import numpy as np
@@ -42,52 +43,62 @@ def _annotate(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-OUTLIER_DECADES = 3.0  # a run whose range reaches this many decades beyond every other run's gets clipped
+OUTLIER_DECADES = 3.0  # runs whose range reaches this many decades beyond all the others' get clipped
+
+
+def _split(extremes: pd.Series, above: bool) -> list[str]:
+    """The runs beyond the widest gap (> OUTLIER_DECADES) between the runs' largest (or smallest) values."""
+    ordered = extremes.sort_values(ascending=above)  # the most extreme last
+    if len(ordered) < 2:
+        return []
+    gaps = np.abs(np.diff(ordered.to_numpy()))
+    cut = int(np.argmax(gaps))
+    return [str(v) for v in ordered.index[cut + 1:]] if gaps[cut] > OUTLIER_DECADES else []
 
 
 def y_range(df: pd.DataFrame) -> tuple[float, float, list[str], list[str]]:
-    """The log₁₀ range to draw: all runs', unless one run alone reaches more than OUTLIER_DECADES beyond the
-    others (a baseline spiking to 10¹⁶ would flatten the remedies into one line): then the others' range plus
-    a decade of room, and that run's excursion marked at the edge. Returns (low, high, the runs clipped above,
-    the runs clipped below)."""
+    """The log₁₀ range to draw: all runs', unless some runs reach more than OUTLIER_DECADES beyond the rest (a
+    baseline spiking to 10¹⁶ would flatten the remedies into one line): then the rest's range plus a decade of
+    room, and the excursions clipped at the edge and marked. Returns (low, high, the runs clipped above, the runs
+    clipped below)."""
     finite = df[df.status == "finite"]
     if finite.empty:
         return -1.0, 1.0, [], []
     hi_by, lo_by = finite.groupby("variant")["log10"].max(), finite.groupby("variant")["log10"].min()
-    hi, lo = float(hi_by.max()), float(lo_by.min())
-    over, under = [], []
-    if len(hi_by) >= 2:
-        top = hi_by.sort_values()
-        if top.iloc[-1] > top.iloc[-2] + OUTLIER_DECADES:
-            hi, over = float(top.iloc[-2]) + 1, [str(top.index[-1])]
-        bottom = lo_by.sort_values()
-        if bottom.iloc[0] < bottom.iloc[1] - OUTLIER_DECADES:
-            lo, under = float(bottom.iloc[1]) - 1, [str(bottom.index[0])]
+    over, under = _split(hi_by, above=True), _split(lo_by, above=False)
+    hi = float(hi_by.drop(over).max()) + 1 if over else float(hi_by.max())
+    lo = float(lo_by.drop(under).min()) - 1 if under else float(lo_by.min())
     pad = max(0.1, 0.05 * (hi - lo))
     return lo - (0 if under else pad), hi + (0 if over else pad), over, under
 
 
-def _beyond(df: pd.DataFrame, runs: list[str], edge: float, above: bool) -> pd.DataFrame:
-    """One row per clipped run: its most extreme step, drawn as a triangle at the edge of the plot."""
+def _beyond(df: pd.DataFrame, runs: list[str], edge: float, above: bool, x: str) -> pd.DataFrame:
+    """One row per clipped run: where it is most extreme (`x`: its step or layer), drawn as a triangle at the
+    edge of the plot."""
     rows = []
     for run in runs:
         mine = df[(df.variant == run) & (df.status == "finite")]
         at = mine["log10"].idxmax() if above else mine["log10"].idxmin()
-        rows.append({"variant": run, "step": int(mine.loc[at, "step"]), "edge": edge,
-                     "shown": mine.loc[at, "shown"]})
-    return pd.DataFrame(rows, columns=["variant", "step", "edge", "shown"])
+        rows.append({"variant": run, x: int(mine.loc[at, x]), "edge": edge, "shown": mine.loc[at, "shown"]})
+    return pd.DataFrame(rows, columns=["variant", x, "edge", "shown"])
 
 
 def _overflow_note(df: pd.DataFrame, over: list[str], under: list[str]) -> list[str]:
+    """One line per clipped side: which runs leave the chart and how far they go (their extreme power of ten)."""
     notes = []
     for runs, above in ((over, True), (under, False)):
+        parts = []
         for run in runs:
             mine = df[(df.variant == run) & (df.status == "finite")]["log10"]
-            extreme = float(mine.max() if above else mine.min())
-            k = math.floor(extreme) if above else math.ceil(extreme)
-            notes.append(f"{'▲' if above else '▼'} {run} {'reaches' if above else 'falls to'} "
-                         f"{power_of_ten(k)}{'+' if above else ''} (off the chart, clipped at its edge)")
+            k = math.floor(mine.max()) if above else math.ceil(mine.min())
+            parts.append(f"{run} {'reaches' if above else 'falls to'} {power_of_ten(k)}")
+        if parts:
+            line = f"{'▲' if above else '▼'} off the chart ({'top' if above else 'bottom'}): " + "; ".join(parts)
+            notes += textwrap.wrap(line, SUBTITLE_CHARS, break_long_words=False)
     return notes
+
+
+SUBTITLE_CHARS = 100  # the overlays span the main column: ≈ 0.6 em × 13 px per character, 100 fit in 800 px
 
 
 def _lines(df: pd.DataFrame, labels: list[str], y_title: str, x_title: str = "step", dash: str | None = None,
@@ -106,7 +117,7 @@ def _lines(df: pd.DataFrame, labels: list[str], y_title: str, x_title: str = "st
     layers = [line, bad]
     for runs, edge, shape in ((over, hi, "triangle-up"), (under, lo, "triangle-down")):
         if runs:
-            layers.append(alt.Chart(_beyond(df, runs, edge, shape == "triangle-up")).mark_point(
+            layers.append(alt.Chart(_beyond(df, runs, edge, shape == "triangle-up", x)).mark_point(
                 shape=shape, size=170, filled=True, clip=False).encode(
                 x=f"{x}:Q", y="edge:Q", color=_variant_colour(labels),
                 tooltip=["variant:N", f"{x}:Q", alt.Tooltip("shown:N", title="largest" if edge == hi else "smallest")]))
