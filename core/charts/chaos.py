@@ -112,7 +112,8 @@ def phase_chart(diagram, marker: tuple[float, float, str] | None = None) -> alt.
                 x="sigma_w:Q", y="sigma_b:Q", text="label:N"))
     return alt.layer(*layers).properties(
         height=420, title=alt.Title(f"Order and chaos for {diagram.activation}",
-                                    subtitle="blue: ordered, χ < 1 · red: chaotic, χ > 1 · black line: χ = 1"))
+                                    subtitle="blue: ordered, χ < 1 · red: chaotic, χ > 1 · black line: χ = 1"),
+    ).configure_axis(grid=False)  # a colour map: no gridlines through its cells
 
 
 def cliff_curve_chart(b: np.ndarray, loss: np.ndarray, wall: float | None, band) -> alt.LayerChart:
@@ -164,7 +165,9 @@ def cliff_surface_chart(w: np.ndarray, b: np.ndarray, surface: np.ndarray, paths
             x="w:Q", y="b:Q", order="k:Q", color=colour, detail="path:N",
             tooltip=["path:N", "k:Q", alt.Tooltip("w:Q", format=".3f"), alt.Tooltip("b:Q", format=".3f"),
                      alt.Tooltip("loss:Q", format=".4g")]))
-    return alt.layer(*layers).properties(height=440, title=wrapped("The error E over (w, b), and gradient descent from one start"))
+    return alt.layer(*layers).properties(
+        height=440, title=wrapped("The error E over (w, b), and gradient descent from one start")
+    ).configure_axis(grid=False)  # a colour map: no gridlines through its cells
 
 
 def residual_gain_chart(gains) -> alt.LayerChart:

@@ -380,7 +380,7 @@ def surface_spec(kind: str, task: str, n_classes: int, height: int) -> dict:
         layers = [line, points.encode(x="px:Q", y="value:Q", color=alt.value(SERIES[0]),
                                       tooltip=[alt.Tooltip("value:Q", title="target")])]
     return spec_of(alt.layer(*layers).resolve_scale(color="shared").properties(
-        height=height, title="What the network computes now"))
+        height=height, title="What the network computes now").configure_axis(grid=kind != "plane"))
 
 
 def surface_data(s) -> dict[str, pd.DataFrame]:
