@@ -121,8 +121,9 @@ def loss_spec(height: int) -> dict:
     diverged = alt.Chart(alt.Data(name="diverged"))
     layers = [line, *_marker_layers("loss", "step"), _current_layer(),
               diverged.mark_rule(color=BAD, strokeDash=[6, 3]).encode(x="step:Q"),
-              diverged.mark_text(color=BAD, align="right", dx=-4, dy=10, fontSize=13).encode(
-                  x="step:Q", y=alt.value(0), text="label:N")]
+              # above the plot (in the gap below the title), where the loss line cannot cover it
+              diverged.mark_text(color=BAD, align="right", baseline="bottom", dx=4, fontSize=12).encode(
+                  x="step:Q", y=alt.value(-6), text="label:N")]
     return spec_of(alt.layer(*layers).properties(height=height, title="Loss"))
 
 
@@ -186,22 +187,23 @@ def heatmap_spec(which: str, layers: int, height: int) -> dict:
     base = alt.Chart(alt.Data(name="heat"))
     x = alt.X("x0:Q", axis=step_axis(grid=False), scale=alt.Scale(nice=False, zero=False))
     y = alt.Y("y0:Q", title="layer", scale=alt.Scale(domain=[layers + 0.5, 0.5], nice=False, zero=False),
-              axis=alt.Axis(values=list(range(1, layers + 1)) if layers <= 12 else alt.Undefined, tickMinStep=1,
-                            format="d", grid=False))
+              # explicit ticks: Vega finds none on this reversed domain once tickMinStep applies
+              axis=alt.Axis(values=list(range(1, layers + 1, math.ceil(layers / 12))), tickMinStep=1, format="d",
+                            grid=False))
     enc = dict(x=x, x2="x1:Q", y=y, y2="y1:Q")
     tip = [alt.Tooltip("steps:N", title="step(s)"), "layer:Q"]
     d = HEAT_DECADES
     ends = f"datum.value <= {-d} ? '≤ ' : datum.value >= {d} ? '≥ ' : ''"
-    cells = base.transform_filter(FINITE + " && datum.value > 0").mark_rect().encode(
+    cells = base.transform_filter(FINITE + " && datum.value > 0").mark_rect(clip=True).encode(
         **enc, color=alt.Color("log10:Q", title="norm",
                                scale=alt.Scale(domain=[-d, -d / 2, 0, d / 2, d], range=list(INK.heat), clamp=True,
                                                interpolate="rgb"),
                                legend=alt.Legend(gradientLength=max(40, min(height - 110, 160)), values=[-d, 0, d],
                                                  labelExpr=f"({ends}) + (datum.value == 0 ? '1' : ({POWER_OF_TEN_LABEL}))")),
         tooltip=[*tip, alt.Tooltip("value:Q", format=".3e", title=which)])
-    zeros = base.transform_filter(FINITE + " && datum.value == 0").mark_rect(color=ZERO).encode(
+    zeros = base.transform_filter(FINITE + " && datum.value == 0").mark_rect(color=ZERO, clip=True).encode(
         **enc, tooltip=[*tip, alt.Tooltip("status:N", title="value")])
-    bad = base.transform_filter(NOT_FINITE).mark_rect(color=INK.nonfinite).encode(
+    bad = base.transform_filter(NOT_FINITE).mark_rect(color=INK.nonfinite, clip=True).encode(
         **enc, tooltip=[*tip, alt.Tooltip("status:N", title="value")])
     return spec_of(alt.layer(cells, zeros, bad, _current_layer()).properties(
         height=height, title=f"{which} by layer and step"))
@@ -227,9 +229,11 @@ def heatmap_data(values: np.ndarray, current: int | None = None, max_points: int
     x0 = np.repeat(start + 0.5, L)
     steps = [f"{a + 1}" if b - a == 1 else f"{a + 1}–{b} (largest)" for a, b in zip(start, end, strict=True)]
     flat = cell.reshape(-1)
-    df = pd.DataFrame({"x0": x0, "x1": np.repeat(end + 0.5, L), "layer": np.tile(np.arange(1, L + 1), B),
+    # each cell reaches under its right and lower neighbours (drawn after it; the plot clips the last ones), so no
+    # anti-aliased seam of background shows between cells
+    df = pd.DataFrame({"x0": x0, "x1": np.repeat(end + 0.5 + 0.15 * k, L), "layer": np.tile(np.arange(1, L + 1), B),
                        "steps": np.repeat(steps, L), "value": flat, "log10": _log10(flat), "status": _status(flat)})
-    df["y0"], df["y1"] = df["layer"] - 0.5, df["layer"] + 0.5
+    df["y0"], df["y1"] = df["layer"] - 0.5, df["layer"] + 0.65
     return {"heat": df, "current": pd.DataFrame({"step": [current] if current else []})}
 
 
