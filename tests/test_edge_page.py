@@ -1,5 +1,6 @@
 """The Edge of chaos page through AppTest: the three sections and their key numbers."""
 
+from core.charts.style import ON_MAP, contrast
 from tests.test_lab_page import all_text, button, metric, opened
 
 PAGE = "pages/5_Edge_of_chaos.py"
@@ -47,10 +48,12 @@ def test_labels_are_readable_and_human():
     text = all_text(at)
     assert "xavier_normal" not in text and "(Xavier/Glorot normal, width 16)" in text
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    phase = next(s for s in specs if "Order (blue" in json.dumps(s.get("title", "")))
+    phase = next(s for s in specs if "Order and chaos" in json.dumps(s.get("title", "")))
     marks = [layer["mark"] for layer in phase["layer"] if isinstance(layer.get("mark"), dict)
              and layer["mark"].get("type") == "text"]
-    assert any(m.get("stroke") == "white" and m.get("strokeWidth", 0) >= 3 for m in marks)  # a halo under the label
+    halo = ON_MAP["halo"]  # a light halo under the dark label, readable on the red and blue cells in either theme
+    assert any(m.get("stroke") == halo and m.get("strokeWidth", 0) >= 3 for m in marks)
+    assert any(m.get("color") == ON_MAP["ink"] for m in marks) and contrast(halo, ON_MAP["ink"]) >= 4.5
     residual = next(s for s in specs if "Gain back to layer 1" in json.dumps(s.get("title", "")))
     assert residual["title"]["text"] == "Gain back to layer 1" and residual["title"]["subtitle"].startswith("tanh, σ_w")
     legend = residual["layer"][0]["encoding"]["color"]["legend"]

@@ -144,7 +144,8 @@ def test_colour_and_thickness_follow_the_gradient_as_drawn():
         assert widths[-1] > 3 * widths[0]
         # monotone up to the rounding of colours to 8 bits per channel
         assert all((b <= a + 2e-3) if darker_is_larger else (b >= a - 2e-3) for a, b in pairwise(light))
-        assert (light[0] - light[-1] > 0.3) if darker_is_larger else (light[-1] - light[0] > 0.3)
+        # light theme: the faintest line still keeps 3:1 contrast on white (luminance ≤ 0.3), so the spread is less
+        assert (light[0] - light[-1] > 0.2) if darker_is_larger else (light[-1] - light[0] > 0.3)
 
 
 def test_layer_view_orders_edges_and_blocks_by_their_norms():

@@ -10,7 +10,7 @@ import os
 # Streamlit runs each rerun and each fragment in a new thread, and a per-thread setting would not reach them.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from ui.exports import chart, latex_download  # noqa: E402 (after the thread setting, before torch loads)
+from ui.exports import chart, latex_download, theme  # noqa: E402 (after the thread setting, before torch loads)
 from ui.inputs import number_field, numbers_field
 from ui.lecture_mode import LECTURE_CHART_HEIGHT, lecture, predicting, reveal
 from ui.ledger import render_ledger
@@ -19,4 +19,4 @@ from ui.page import APP_TITLE, PAGES, setup_page, tabbed_page
 
 __all__ = ["APP_TITLE", "LECTURE_CHART_HEIGHT", "PAGES", "chart", "deep_link", "finish_page", "latex_download",
            "lecture", "number_field", "numbers_field", "predicting", "render_ledger", "reveal", "setup_page",
-           "tabbed_page"]
+           "tabbed_page", "theme"]

@@ -16,6 +16,8 @@ import ui
 from core.app.limits import SERVER
 from core.app.page_views import LAB_TABS
 from core.charts import training as tc
+from core.charts.style import STYLES
+from core.charts.template import power_of_ten
 from core.numbers import NumberError, fmt, parse_number, sig
 from core.training import config as cfg
 from core.training.config import MAX_STEPS, ConfigError, TrainConfig
@@ -575,7 +577,9 @@ def _main_row(run: Run, step: int) -> None:
     b.caption("blue: ‖∂L/∂W_l‖, the weight gradient · orange: ‖∂L/∂h_l‖, the signal sent back to layer l")
     if built["heat"] is not None:
         ui.chart(built["heat"], c, export=False)
-        c.caption("red: above 1 · blue: below 1 · black: inf or NaN · grey: exactly 0")
+        c.caption(f"red: above 1 · purple: about 1 · blue: below 1 · {STYLES[ui.theme()].nonfinite_word}: inf or NaN · "
+                  f"grey: exactly 0 (the colours mean the same in every run: ≤ {power_of_ten(-tc.HEAT_DECADES)} and "
+                  f"≥ {power_of_ten(tc.HEAT_DECADES)} share the end colours)")
     else:
         c.info("No hidden layers, so no heat map.", icon=":material/info:")
 
@@ -588,7 +592,7 @@ def _second_row(run: Run) -> None:
     with left:
         ui.chart(tc.surface_chart(surface(run), height=320), export=False)
         st.caption(f"The model after step {run.steps_done:,}, over the input plane, with the data on top. When the "
-                   "gradient explodes, this map stops improving or turns black (NaN).")
+                   f"gradient explodes, this map stops improving or turns {STYLES[ui.theme()].nonfinite_word} (NaN).")
     with right:
         st.segmented_control("Heat map shows", list(HEAT_NORMS), format_func=HEAT_NORMS.get, key=KEY + "heat_norm",
                              default="grad_w", required=True)
@@ -647,12 +651,6 @@ def intro() -> None:
                    "weight's update.")
 
 
-def theme() -> str:
-    """"light" or "dark": the theme the visitor's browser shows (light when it cannot be told)."""
-    kind = getattr(getattr(st.context, "theme", None), "type", None)
-    return kind if kind in ("light", "dark") else "light"
-
-
 def network_panel(run: Run, step: int) -> None:
     """The network drawn at the inspected step: every unit for small nets, one block per layer for large
     ones, coloured and sized by the recorded gradients, the culprit layer marked."""
@@ -664,7 +662,7 @@ def network_panel(run: Run, step: int) -> None:
     grads = run.last_weight_grads if step == run.steps_done else None
     data = network_frames(h["grad_w"][step - 1], h["grad_h"][step - 1], sizes, step=step, weight_grads=grads,
                           nonfinite=run.nonfinite)
-    ui.chart(Filled(network_spec(sizes, data.unit_level, theme()), data.frames))
+    ui.chart(Filled(network_spec(sizes, data.unit_level, ui.theme()), data.frames, theme=ui.theme()))
     st.caption(data.caption)
     architecture_panel(run)
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 import ui
 from core.app.lecture import SCENES, Result
+from core.charts.style import themed
 
 SCENE_KEY = "lec_scene"
 SLIDE_CHART_BOX = 310  # px: a slide's chart with its title, axes and legend
@@ -77,7 +78,7 @@ def scene() -> None:
             ui.reveal(f"scene_{k}", current.question, lambda: _show(res))
         with right:
             if res.chart is not None and (not ui.predicting() or st.session_state.get(f"_revealed_scene_{k}")):
-                st.vega_lite_chart(res.chart, width="stretch", height=SLIDE_CHART_BOX)  # legends included
+                st.vega_lite_chart(themed(res.chart, ui.theme()), width="stretch", height=SLIDE_CHART_BOX)  # legends included
             _links(k)
             _hint()
     a, b, c = st.columns([1, 1, 2.4], vertical_alignment="bottom")

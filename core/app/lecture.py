@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import sympy as sp
 
+from core.charts.style import INK
 from core.numbers import fmt, sig, times_ten
 
 SLIDE_CHART_HEIGHT = 270  # a slide's chart beside its story on a 1280 × 720 projector
@@ -54,7 +55,7 @@ def _legend_inside(spec: dict, corner: str, y_domain: tuple[float, float]) -> di
         encoding = layer.get("encoding", {})
         colour = encoding.get("color")
         if isinstance(colour, dict) and isinstance(colour.get("legend"), dict):
-            colour["legend"] = colour["legend"] | {"orient": corner, "fillColor": "white", "padding": 4}
+            colour["legend"] = colour["legend"] | {"orient": corner, "fillColor": INK.halo, "padding": 4}
         if isinstance(encoding.get("y"), dict):
             encoding["y"]["scale"] = encoding["y"].get("scale", {}) | {"domain": list(y_domain)}
     return spec

@@ -12,13 +12,15 @@ import altair as alt
 import pandas as pd
 
 from core.chain.products import Chain, DepthPoint
+from core.charts.style import INK
+from core.charts.template import log_axis, step_axis, wrapped
 from core.numbers import fmt, log10_abs, times_ten
 
-# Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
-AMPLIFY = "#D55E00"  # vermillion: |factor| > 1
-SHRINK = "#0072B2"  # blue: |factor| ≤ 1
-BOUND = "#E69F00"  # orange: the z = 0 bound
-NEUTRAL = "#555555"
+# Okabe–Ito hues (distinguishable with the common colour-vision deficiencies), in the theme's shades
+AMPLIFY = INK.categorical[1]  # vermillion: |factor| > 1
+SHRINK = INK.categorical[0]  # blue: |factor| ≤ 1
+BOUND = INK.categorical[4]  # orange: the z = 0 bound
+NEUTRAL = INK.guide
 FLOAT64_LOG10_MAX = math.log10(1.7976931348623157e308)
 FLOAT64_LOG10_TINY = math.log10(2.2250738585072014e-308)
 
@@ -55,10 +57,10 @@ def depth_chart(points: list[DepthPoint], activation: str, weight_text: str, cur
     df = pd.DataFrame(rows)
     colour = alt.Color("series:N", title=None, scale=alt.Scale(
         domain=["actual", "bound (φ' at max)"], range=[AMPLIFY, BOUND]),
-        legend=alt.Legend(orient="top", labelLimit=400))
+        legend=alt.Legend(orient="top", labelLimit=0))
     base = alt.Chart(df).encode(
-        x=alt.X("depth:Q", title="depth of the chain (layers)", scale=alt.Scale(domain=[1, len(points)])),
-        y=alt.Y("log10:Q", title="log₁₀ |∂L/∂w¹₁₁|"),
+        x=alt.X("depth:Q", axis=step_axis("depth of the chain (layers)"), scale=alt.Scale(domain=[1, len(points)])),
+        y=alt.Y("log10:Q", axis=log_axis("|∂L/∂w¹₁₁| (log scale)")),
         color=colour,
         strokeDash=alt.StrokeDash("series:N", legend=None, scale=alt.Scale(
             domain=["actual", "bound (φ' at max)"], range=[[1, 0], [6, 4]])),
@@ -73,7 +75,7 @@ def depth_chart(points: list[DepthPoint], activation: str, weight_text: str, cur
     hi = max(df["log10"]) if len(df) else 0
     layers = [one, here, lines, zeros, *_float_limit_rules(lo, hi)]
     return alt.layer(*layers).properties(
-        height=320, title=f"|∂L/∂w¹₁₁| vs depth: {activation}, w = {weight_text} (▼ = exactly 0)")
+        height=320, title=wrapped(f"|∂L/∂w¹₁₁| vs depth: {activation}, w = {weight_text} (▼ = exactly 0)"))
 
 
 def factor_chart(chain: Chain) -> alt.LayerChart:
@@ -91,7 +93,7 @@ def factor_chart(chain: Chain) -> alt.LayerChart:
     order = list(df["factor"])
     x = alt.X("factor:N", sort=order, title="chain-rule factor (from the loss inward)", axis=alt.Axis(labelAngle=-30))
     bars = alt.Chart(df).mark_bar(opacity=0.85).encode(
-        x=x, y=alt.Y("log10_factor:Q", title="log₁₀ |value|"),
+        x=x, y=alt.Y("log10_factor:Q", axis=log_axis("|value| (log scale)")),
         color=alt.Color("kind:N", title=None, scale=alt.Scale(
             domain=["amplifies (|factor| > 1)", "shrinks (|factor| ≤ 1)"], range=[AMPLIFY, SHRINK]),
             legend=alt.Legend(orient="top")),

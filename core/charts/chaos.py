@@ -6,7 +6,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.charts.training import BAD, OKABE_ITO
+from core.charts.style import INK, ON_MAP
+from core.charts.template import POWER_OF_TEN_LABEL, log_axis, step_axis, wrapped
+from core.charts.training import BAD, SERIES
 from core.numbers import sig
 
 
@@ -34,10 +36,11 @@ def butterfly_chart(results: list[tuple[str, object]]) -> alt.LayerChart:
             stops.append({"step": r.stopped_at, "run": label})
     df = pd.concat(frames, ignore_index=True)
     finite = df[np.isfinite(df["log10"])]
-    colour = alt.Color("run:N", title=None, sort=labels, scale=alt.Scale(domain=labels, range=OKABE_ITO[: len(labels)]),
-                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=520))
+    colour = alt.Color("run:N", title=None, sort=labels, scale=alt.Scale(domain=labels, range=SERIES[: len(labels)]),
+                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0))
     line = alt.Chart(finite).mark_line(strokeWidth=2.5).encode(
-        x=alt.X("step:Q", title="training step k"), y=alt.Y("log10:Q", title="log₁₀ ‖θ_A − θ_B‖"), color=colour,
+        x=alt.X("step:Q", axis=step_axis("training step k")), y=alt.Y("log10:Q", axis=log_axis("‖θ_A − θ_B‖ (log scale)")),
+        color=colour,
         tooltip=["run:N", "step:Q", alt.Tooltip("distance:Q", format=".3e")])
     layers = [line]
     if fits:
@@ -48,8 +51,8 @@ def butterfly_chart(results: list[tuple[str, object]]) -> alt.LayerChart:
         layers.append(alt.Chart(pd.DataFrame(stops).assign(top=top)).mark_point(
             shape="triangle-down", size=150, filled=True, color=BAD).encode(
             x="step:Q", y="top:Q", tooltip=["run:N", alt.Tooltip("step:Q", title="inf/NaN at step")]))
-    return alt.layer(*layers).properties(height=380,
-                                         title="Distance between the two trainings (dashed: the ε·exp(λk) fit)")
+    return alt.layer(*layers).properties(
+        height=380, title=alt.Title("Distance between the two trainings", subtitle="dashed: the ε·exp(λk) fit"))
 
 
 def loss_gap_chart(results: list[tuple[str, object]]) -> alt.Chart:
@@ -58,10 +61,11 @@ def loss_gap_chart(results: list[tuple[str, object]]) -> alt.Chart:
                             "gap": r.loss_diff, "run": label}) for label, r in results]
     df = pd.concat(frames, ignore_index=True)
     df = df[np.isfinite(df["log10"])]
-    colour = alt.Color("run:N", title=None, sort=labels, scale=alt.Scale(domain=labels, range=OKABE_ITO[: len(labels)]),
+    colour = alt.Color("run:N", title=None, sort=labels, scale=alt.Scale(domain=labels, range=SERIES[: len(labels)]),
                        legend=None)
     return alt.Chart(df).mark_line().encode(
-        x=alt.X("step:Q", title="training step k"), y=alt.Y("log10:Q", title="log₁₀ |L_A − L_B|"), color=colour,
+        x=alt.X("step:Q", axis=step_axis("training step k")), y=alt.Y("log10:Q", axis=log_axis("|L_A − L_B| (log scale)")),
+        color=colour,
         tooltip=["run:N", "step:Q", alt.Tooltip("gap:Q", format=".3e")]).properties(
         height=260, title="Difference of the two losses")
 
@@ -76,12 +80,15 @@ def phase_chart(diagram, marker: tuple[float, float, str] | None = None) -> alt.
     db = float(diagram.sigma_b[1] - diagram.sigma_b[0])
     df = df.assign(w2=df.sigma_w + dw, b2=df.sigma_b + db, w1=df.sigma_w, b1=df.sigma_b)
     heat = alt.Chart(df).mark_rect().encode(
-        x=alt.X("w1:Q", title="σ_w (weights N(0, σ_w²/n))", scale=alt.Scale(domain=[0, float(df.w2.max())], nice=False)),
+        x=alt.X("w1:Q", title="σ_w (weights N(0, σ_w²/n))", axis=alt.Axis(grid=False),
+                scale=alt.Scale(domain=[0, float(df.w2.max())], nice=False)),
         x2="w2:Q",
-        y=alt.Y("b1:Q", title="σ_b (biases N(0, σ_b²))", scale=alt.Scale(domain=[0, float(df.b2.max())], nice=False)),
+        y=alt.Y("b1:Q", title="σ_b (biases N(0, σ_b²))", axis=alt.Axis(grid=False), scale=alt.Scale(domain=[0, float(df.b2.max())], nice=False)),
         y2="b2:Q",
-        color=alt.Color("log10chi:Q", title="log₁₀ χ", scale=alt.Scale(scheme="redblue", reverse=True, domain=[-1, 1]),
-                        legend=alt.Legend(orient="right", gradientLength=220)),
+        color=alt.Color("log10chi:Q", title="χ", scale=alt.Scale(scheme="redblue", reverse=True, domain=[-1, 1]),
+                        legend=alt.Legend(orient="right", gradientLength=220, values=[-1, 0, 1],
+                                          labelExpr=f"(datum.value <= -1 ? '≤ ' : datum.value >= 1 ? '≥ ' : '') + "
+                                                    f"(datum.value == 0 ? '1' : ({POWER_OF_TEN_LABEL}))")),
         tooltip=[alt.Tooltip("sigma_w:Q", title="σ_w", format=".3f"), alt.Tooltip("sigma_b:Q", title="σ_b", format=".3f"),
                  alt.Tooltip("chi:Q", title="χ", format=".4g")])
     layers = [heat]
@@ -89,41 +96,43 @@ def phase_chart(diagram, marker: tuple[float, float, str] | None = None) -> alt.
     ok = np.isfinite(crit)
     if ok.any():
         line = pd.DataFrame({"sigma_w": crit[ok], "sigma_b": diagram.sigma_b[ok] + db / 2})
-        layers.append(alt.Chart(line).mark_line(color="black", strokeWidth=3).encode(
+        layers.append(alt.Chart(line).mark_line(color=ON_MAP["ink"], strokeWidth=3).encode(
             x="sigma_w:Q", y="sigma_b:Q", order="sigma_b:Q"))
     if marker is not None:
         w, b, label = marker
         point = pd.DataFrame({"sigma_w": [w], "sigma_b": [b], "label": [label]})
-        layers.append(alt.Chart(point).mark_point(shape="diamond", size=260, filled=True, color="#F0E442",
-                                                  stroke="black", strokeWidth=1.5).encode(
+        layers.append(alt.Chart(point).mark_point(shape="diamond", size=260, filled=True, color=ON_MAP["marker"],
+                                                  stroke=ON_MAP["ink"], strokeWidth=1.5).encode(
             x="sigma_w:Q", y="sigma_b:Q", tooltip=["label:N", "sigma_w:Q", "sigma_b:Q"]))
         # Black on a white halo: readable on the red and blue cells and in the dark theme alike.
         for halo in (True, False):
             layers.append(alt.Chart(point).mark_text(
-                align="left", dx=12, fontSize=13, fontWeight="bold", color="black",
-                **({"stroke": "white", "strokeWidth": 4, "strokeJoin": "round"} if halo else {})).encode(
+                align="left", dx=12, fontSize=13, fontWeight="bold", color=ON_MAP["ink"],
+                **({"stroke": ON_MAP["halo"], "strokeWidth": 4, "strokeJoin": "round"} if halo else {})).encode(
                 x="sigma_w:Q", y="sigma_b:Q", text="label:N"))
     return alt.layer(*layers).properties(
-        height=420, title=f"Order (blue, χ < 1) and chaos (red, χ > 1) for {diagram.activation}; black: χ = 1")
+        height=420, title=alt.Title(f"Order and chaos for {diagram.activation}",
+                                    subtitle="blue: ordered, χ < 1 · red: chaotic, χ > 1 · black line: χ = 1"),
+    ).configure_axis(grid=False)  # a colour map: no gridlines through its cells
 
 
 def cliff_curve_chart(b: np.ndarray, loss: np.ndarray, wall: float | None, band) -> alt.LayerChart:
     df = pd.DataFrame({"b": b, "loss": loss})
-    line = alt.Chart(df).mark_line(color=OKABE_ITO[0], strokeWidth=2).encode(
+    line = alt.Chart(df).mark_line(color=SERIES[0], strokeWidth=2).encode(
         x=alt.X("b:Q", title="bias b"), y=alt.Y("loss:Q", title="E = (σ(x₅₀) − 0.7)²"),
         tooltip=[alt.Tooltip("b:Q", format=".4f"), alt.Tooltip("loss:Q", format=".4g")])
     layers = []
     if band is not None:
         layers.append(alt.Chart(pd.DataFrame({"lo": [band[0]], "hi": [band[1]]})).mark_rect(
-            color="#999999", opacity=0.15).encode(x="lo:Q", x2="hi:Q"))
+            color=INK.guide, opacity=0.15).encode(x="lo:Q", x2="hi:Q"))
     layers.append(line)
     if wall is not None:
         rule = pd.DataFrame({"b": [wall], "label": [f"wall b* = {sig(wall, 4)}"]})
         layers.append(alt.Chart(rule).mark_rule(color=BAD, strokeDash=[6, 3]).encode(x="b:Q"))
         layers.append(alt.Chart(rule).mark_text(color=BAD, align="left", dx=5, dy=10, fontSize=13).encode(
             x="b:Q", y=alt.value(0), text="label:N"))
-    return alt.layer(*layers).properties(height=300,
-                                         title="Error after 50 steps against the bias (grey: two stable states)")
+    return alt.layer(*layers).properties(
+        height=300, title=alt.Title("Error after 50 steps against the bias", subtitle="grey band: two stable states"))
 
 
 def cliff_surface_chart(w: np.ndarray, b: np.ndarray, surface: np.ndarray, paths: list[tuple[str, object]]
@@ -133,10 +142,13 @@ def cliff_surface_chart(w: np.ndarray, b: np.ndarray, surface: np.ndarray, paths
     df = pd.DataFrame({"w1": ww.ravel(), "b1": bb.ravel(), "loss": surface.ravel()})
     df = df.assign(w2=df.w1 + dw, b2=df.b1 + db, log10=np.clip(_log10(df.loss.to_numpy()), -4, 2))
     heat = alt.Chart(df).mark_rect().encode(
-        x=alt.X("w1:Q", title="recurrent weight w", scale=alt.Scale(domain=[float(w[0]), float(w[-1] + dw)], nice=False)),
+        x=alt.X("w1:Q", title="recurrent weight w", axis=alt.Axis(grid=False),
+                scale=alt.Scale(domain=[float(w[0]), float(w[-1] + dw)], nice=False)),
         x2="w2:Q",
-        y=alt.Y("b1:Q", title="bias b", scale=alt.Scale(domain=[float(b[0]), float(b[-1] + db)], nice=False)), y2="b2:Q",
-        color=alt.Color("log10:Q", title="log₁₀ L", scale=alt.Scale(scheme="viridis")),
+        y=alt.Y("b1:Q", title="bias b", axis=alt.Axis(grid=False),
+                scale=alt.Scale(domain=[float(b[0]), float(b[-1] + db)], nice=False)), y2="b2:Q",
+        color=alt.Color("log10:Q", title="E", scale=alt.Scale(scheme="viridis"),
+                        legend=alt.Legend(tickMinStep=1, labelExpr=POWER_OF_TEN_LABEL)),
         tooltip=[alt.Tooltip("w1:Q", title="w", format=".3f"), alt.Tooltip("b1:Q", title="b", format=".3f"),
                  alt.Tooltip("loss:Q", format=".4g")])
     labels = [label for label, _ in paths]
@@ -147,13 +159,15 @@ def cliff_surface_chart(w: np.ndarray, b: np.ndarray, surface: np.ndarray, paths
         pdf = pd.concat(frames, ignore_index=True)
         inside = pdf[np.isfinite(pdf.w) & np.isfinite(pdf.b)]
         colour = alt.Color("path:N", title=None, sort=labels,
-                           scale=alt.Scale(domain=labels, range=["#000000", "#E69F00"][: len(labels)]),
-                           legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=520))
+                           scale=alt.Scale(domain=labels, range=[INK.text, INK.categorical[4]][: len(labels)]),
+                           legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0))
         layers.append(alt.Chart(inside).mark_line(point=True, strokeWidth=2).encode(
             x="w:Q", y="b:Q", order="k:Q", color=colour, detail="path:N",
             tooltip=["path:N", "k:Q", alt.Tooltip("w:Q", format=".3f"), alt.Tooltip("b:Q", format=".3f"),
                      alt.Tooltip("loss:Q", format=".4g")]))
-    return alt.layer(*layers).properties(height=440, title="log₁₀ E over (w, b), and gradient descent from one start")
+    return alt.layer(*layers).properties(
+        height=440, title=wrapped("The error E over (w, b), and gradient descent from one start")
+    ).configure_axis(grid=False)  # a colour map: no gridlines through its cells
 
 
 def residual_gain_chart(gains) -> alt.LayerChart:
@@ -167,16 +181,16 @@ def residual_gain_chart(gains) -> alt.LayerChart:
     df = pd.concat(frames, ignore_index=True)
     df = df[np.isfinite(df.log10gain) & (df.gain > 0)]
     names = [name for name, _ in series]
-    colors = [OKABE_ITO[0], OKABE_ITO[1], OKABE_ITO[5]]  # plain blue, residual vermillion, theory sky blue
+    colors = [SERIES[0], SERIES[1], SERIES[5]]  # plain blue, residual vermillion, theory sky blue
     lines = alt.Chart(df).mark_line(point=True).encode(
-        x=alt.X("depth:Q", title="depth L (hidden layers)", axis=alt.Axis(format="d", tickMinStep=1)),
-        y=alt.Y("log10gain:Q", title="log₁₀ ‖∂L/∂h₁‖ / ‖∂L/∂h_L‖"),
+        x=alt.X("depth:Q", axis=step_axis("depth L (hidden layers)")),
+        y=alt.Y("log10gain:Q", axis=log_axis("‖∂L/∂h₁‖ / ‖∂L/∂h_L‖ (log scale)")),
         color=alt.Color("series:N", title=None, scale=alt.Scale(domain=names, range=colors),
                         legend=alt.Legend(orient="bottom", columns=1, labelLimit=0)),
         strokeDash=alt.condition(alt.datum.series == names[2], alt.value([6, 4]), alt.value([1, 0])),
         tooltip=[alt.Tooltip("series:N"), alt.Tooltip("depth:Q", title="L"), alt.Tooltip("gain:Q", format=".4g")])
     edge = alt.Chart(pd.DataFrame({"y": [0.0], "label": ["χ = 1: gain 1 at every depth"]}))
-    rule = edge.mark_rule(color="black", strokeWidth=2).encode(y="y:Q")
+    rule = edge.mark_rule(color=INK.text, strokeWidth=2).encode(y="y:Q")
     text = edge.mark_text(align="left", dx=4, dy=-8, fontSize=12).encode(y="y:Q", x=alt.value(4), text="label:N")
     return alt.layer(lines, rule, text).properties(
         height=360, title=alt.Title("Gain back to layer 1", anchor="start", limit=0,

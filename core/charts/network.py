@@ -9,7 +9,7 @@ Two views of the same recorded numbers:
   h₁ … h_L, output), its height growing as √units, filled by ‖∂L/∂h_l‖ (the back-propagated signal); one
   edge between consecutive layers, coloured and thickened by ‖∂L/∂W_l‖ (the weight gradient). O(layers) rows.
 
-Edges and blocks share one log₁₀ colour scale (viridis, colour-blind safe) and one legend. The culprit layer
+Edges and blocks share one log₁₀ colour scale (a viridis ramp, colour-blind safe) and one legend. The culprit layer
 (`culprit_layer`) is shaded with a dashed outline and explained in a caption and its tooltip. Vega-Lite drops
 NaN silently, so inf and NaN are drawn explicitly (dashed red edges and outlines, labelled "inf"/"NaN"); an
 exactly-zero gradient, which has no logarithm, is drawn dotted grey.
@@ -34,6 +34,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from core.charts.style import DARK, LIGHT
+from core.charts.template import POWER_OF_TEN_LABEL
 from core.numbers import sig
 from core.training.diagnosis import DEPTH_GAIN_EXPLODING, DEPTH_GAIN_VANISHING
 
@@ -54,15 +56,16 @@ BOTTOM_UNIT, BOTTOM_LAYER = 50, 46
 LAYER_DRAWING = 190  # pixels for the blocks of the layer-level view …
 LAYER_Y = (-1.05, 1.4)  # … which span y = −1 … 1 (the widest layer), with room above for "inf"/"NaN"
 
-# Colour-blind safe: viridis for magnitudes (perceptually uniform, still ordered in grey), the Okabe–Ito reddish
-# purple for the culprit, red *with a dash pattern* for inf/NaN (the dashes carry the meaning, not the hue).
+# Colour-blind safe: a viridis ramp for magnitudes, cut to the part with 3:1 contrast on the background
+# (`core.charts.style`), the Okabe–Ito reddish purple for the culprit, red *with a dash pattern* for inf/NaN (the
+# dashes carry the meaning, not the hue).
 THEMES: dict[str, dict[str, Any]] = {
     # light background: the larger the gradient, the darker (and thicker) the line
-    "light": {"ink": "#31333F", "muted": "#5E6270", "zero": "#9A9DA6", "bad": "#C00000", "culprit": "#CC79A7",
-              "extent": [0.78, 0.0], "node": "#31333F"},
+    "light": {"ink": "#31333F", "muted": "#5E6270", "zero": LIGHT.zero, "bad": "#C00000", "culprit": "#CC79A7",
+              "ramp": tuple(reversed(LIGHT.layers)), "node": "#31333F"},
     # dark background: the larger the gradient, the brighter (and thicker) the line
     "dark": {"ink": "#FAFAFA", "muted": "#C3C6CF", "zero": "#80838D", "bad": "#FF6B6B", "culprit": "#E7A3CB",
-             "extent": [0.3, 1.0], "node": "#E6E6EA"},
+             "ramp": DARK.layers, "node": "#E6E6EA"},
 }
 
 
@@ -454,16 +457,16 @@ def _template(sizes: tuple[int, ...], unit_level: bool, theme: str, width: int) 
     x = alt.X("x:Q", axis=None, scale=alt.Scale(domain=[-0.55, L + 1.55], nice=False, zero=False))
     y_scale = alt.Scale(domain=y_domain, range=y_range, nice=False, zero=False)
     y = alt.Y("y:Q", axis=None, scale=y_scale)
-    title = (["log₁₀ |∂L/∂w|", "of each weight"] if unit_level
-             else ["log₁₀ gradient norm", "edges: ‖∂L/∂W_l‖", "blocks: ‖∂L/∂h_l‖"])
+    title = (["|∂L/∂w|", "of each weight"] if unit_level
+             else ["gradient norm", "edges: ‖∂L/∂W_l‖", "blocks: ‖∂L/∂h_l‖"])
     has_domain = "isFinite(domain('color')[0])"  # Vega names the shared colour scale "color"
     colour = alt.Color("log10:Q", title=title,
-                       scale=alt.Scale(scheme=alt.SchemeParams("viridis", extent=t["extent"]), zero=False, nice=False),
+                       scale=alt.Scale(range=list(t["ramp"]), interpolate="rgb", zero=False, nice=False),
                        legend=alt.Legend(gradientLength=130, labelColor=t["ink"], titleColor=t["ink"], titleLimit=0,
-                                         labelLimit=0, tickMinStep=0.5, titleFontWeight="normal", type="gradient",
+                                         labelLimit=0, tickMinStep=1, titleFontWeight="normal", type="gradient",
                                          # nothing finite to show (a step of only inf/NaN/0): no bar, no labels
                                          gradientOpacity=alt.expr(f"{has_domain} ? 1 : 0"),
-                                         labelExpr=f"{has_domain} ? format(datum.value, '.1f') : ''"))
+                                         labelExpr=f"{has_domain} ? ({POWER_OF_TEN_LABEL}) : ''"))
     tip = alt.Tooltip("tip:N", title="")
     edges, notes, nodes = (alt.Chart(alt.Data(name=name)) for name in (EDGES, NOTES, NODES))
     finite, zero = alt.datum.status == "finite", alt.datum.status == "zero"
@@ -527,13 +530,13 @@ def _template(sizes: tuple[int, ...], unit_level: bool, theme: str, width: int) 
         fontSize=13, align="left", baseline="top", limit=0, color=ink, lineBreak="\n", lineHeight=LINE,
     ).encode(x=alt.value(0), y=alt.value(0), **text))
     if unit_level:
-        subtitle = ["edges: each weight's ∂L/∂w at the latest step — colour and thickness by log₁₀|∂L/∂w|",
+        subtitle = ["edges: each weight's ∂L/∂w at the latest step — colour and thickness by |∂L/∂w|",
                     "labels: ‖∂L/∂W_l‖ weight gradient (top) · ‖∂L/∂h_l‖ back-propagated signal (bottom)",
                     "dashed red: inf or NaN · dotted grey: exactly 0 · shaded: the culprit layer (hover for why)"]
     else:
-        subtitle = ["edges: ‖∂L/∂W_l‖, the weight gradient (colour, thickness) · blocks: ‖∂L/∂h_l‖, the back-propagated "
-                    "signal (colour); block height ∝ √units",
-                    "dashed red: inf or NaN · grey: exactly 0 · shaded: the culprit layer (hover for why)"]
+        subtitle = ["edges: ‖∂L/∂W_l‖, the weight gradient (colour, thickness) · blocks: ‖∂L/∂h_l‖, the signal",
+                    "back-propagated to the layer (colour); block height ∝ √units · dashed red: inf or NaN",
+                    "grey: exactly 0 · shaded: the culprit layer (hover for why)"]
     return alt.layer(*layers).properties(
         width=width, height=height,
         title=alt.Title("The network and the gradient through it", subtitle=subtitle, anchor="start", color=t["ink"],

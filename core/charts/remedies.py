@@ -6,19 +6,24 @@ triangles at the top edge instead of being dropped.
 
 from __future__ import annotations
 
+import math
+import textwrap
+
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.charts.training import BAD, OKABE_ITO, _log10, _status, _top, shown_steps
+from core.charts.style import INK
+from core.charts.template import log_axis, power_of_ten, step_axis
+from core.charts.training import BAD, SERIES, _log10, _status, shown_steps
 from core.numbers import sig
 from core.training.remedies import VERDICT_ORDER, fmt_g, loss_text, relative_loss
 
 
 def _variant_colour(labels: list[str]) -> alt.Color:
     return alt.Color("variant:N", title=None, sort=labels,
-                     scale=alt.Scale(domain=labels, range=OKABE_ITO[: len(labels)]),
-                     legend=alt.Legend(orient="right", labelLimit=260))
+                     scale=alt.Scale(domain=labels, range=SERIES[: len(labels)]),
+                     legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0))
 
 
 def _series(outcomes, field: str) -> pd.DataFrame:
@@ -28,30 +33,105 @@ def _series(outcomes, field: str) -> pd.DataFrame:
         idx = shown_steps(len(values))
         frames.append(pd.DataFrame({"variant": o.label, "step": idx + 1, "value": values[idx]}))
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["variant", "step", "value"])
+    return _annotate(df)
+
+
+def _annotate(df: pd.DataFrame) -> pd.DataFrame:
     df["log10"] = _log10(df["value"].to_numpy(dtype=float))
     df["status"] = _status(df["value"].to_numpy(dtype=float))
     df["shown"] = [sig(v, 4) for v in df["value"].to_numpy(dtype=float)]  # tooltips in the app's number format
     return df
 
 
-def _lines(df: pd.DataFrame, labels: list[str], title: str, y_title: str, dash: str | None = None) -> list:
-    top = _top(df["log10"].to_numpy())
-    enc = dict(x=alt.X("step:Q", title="step"), y=alt.Y("log10:Q", title=y_title, scale=alt.Scale(zero=False)),
-               color=_variant_colour(labels), tooltip=["variant:N", "step:Q", alt.Tooltip("shown:N", title="value")])
+OUTLIER_DECADES = 3.0  # runs whose range reaches this many decades beyond all the others' get clipped
+
+
+def _split(extremes: pd.Series, above: bool) -> list[str]:
+    """The runs beyond the widest gap (> OUTLIER_DECADES) between the runs' largest (or smallest) values."""
+    ordered = extremes.sort_values(ascending=above)  # the most extreme last
+    if len(ordered) < 2:
+        return []
+    gaps = np.abs(np.diff(ordered.to_numpy()))
+    cut = int(np.argmax(gaps))
+    return [str(v) for v in ordered.index[cut + 1:]] if gaps[cut] > OUTLIER_DECADES else []
+
+
+def y_range(df: pd.DataFrame) -> tuple[float, float, list[str], list[str]]:
+    """The log₁₀ range to draw: all runs', unless some runs reach more than OUTLIER_DECADES beyond the rest (a
+    baseline spiking to 10¹⁶ would flatten the remedies into one line): then the rest's range plus a decade of
+    room, and the excursions clipped at the edge and marked. Returns (low, high, the runs clipped above, the runs
+    clipped below)."""
+    finite = df[df.status == "finite"]
+    if finite.empty:
+        return -1.0, 1.0, [], []
+    hi_by, lo_by = finite.groupby("variant")["log10"].max(), finite.groupby("variant")["log10"].min()
+    over, under = _split(hi_by, above=True), _split(lo_by, above=False)
+    hi = float(hi_by.drop(over).max()) + 1 if over else float(hi_by.max())
+    lo = float(lo_by.drop(under).min()) - 1 if under else float(lo_by.min())
+    pad = max(0.1, 0.05 * (hi - lo))
+    return lo - (0 if under else pad), hi + (0 if over else pad), over, under
+
+
+def _beyond(df: pd.DataFrame, runs: list[str], edge: float, above: bool, x: str) -> pd.DataFrame:
+    """One row per clipped run: where it is most extreme (`x`: its step or layer), drawn as a triangle at the
+    edge of the plot."""
+    rows = []
+    for run in runs:
+        mine = df[(df.variant == run) & (df.status == "finite")]
+        at = mine["log10"].idxmax() if above else mine["log10"].idxmin()
+        rows.append({"variant": run, x: int(mine.loc[at, x]), "edge": edge, "shown": mine.loc[at, "shown"]})
+    return pd.DataFrame(rows, columns=["variant", x, "edge", "shown"])
+
+
+def _overflow_note(df: pd.DataFrame, over: list[str], under: list[str]) -> list[str]:
+    """One line per clipped side: which runs leave the chart and how far they go (their extreme power of ten)."""
+    notes = []
+    for runs, above in ((over, True), (under, False)):
+        parts = []
+        for run in runs:
+            mine = df[(df.variant == run) & (df.status == "finite")]["log10"]
+            k = math.floor(mine.max()) if above else math.ceil(mine.min())
+            parts.append(f"{run} {'reaches' if above else 'falls to'} {power_of_ten(k)}")
+        if parts:
+            line = f"{'▲' if above else '▼'} off the chart ({'top' if above else 'bottom'}): " + "; ".join(parts)
+            notes += textwrap.wrap(line, SUBTITLE_CHARS, break_long_words=False)
+    return notes
+
+
+SUBTITLE_CHARS = 100  # the overlays span the main column: ≈ 0.6 em × 13 px per character, 100 fit in 800 px
+
+
+def _lines(df: pd.DataFrame, labels: list[str], y_title: str, x_title: str = "step", dash: str | None = None,
+           x: str = "step", point: bool = False) -> tuple[list, list[str]]:
+    lo, hi, over, under = y_range(df)
+    enc = dict(x=alt.X(f"{x}:Q", axis=step_axis(x_title), scale=alt.Scale(nice=False, zero=False)),
+               y=alt.Y("log10:Q", axis=log_axis(y_title), scale=alt.Scale(domain=[lo, hi], nice=False, zero=False)),
+               color=_variant_colour(labels), tooltip=["variant:N", f"{x}:Q", alt.Tooltip("shown:N", title="value")])
     if dash:
-        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=None, legend=alt.Legend(orient="right", labelLimit=260))
+        enc["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0))
         enc["detail"] = "variant:N"
-    line = alt.Chart(df[df.status == "finite"]).mark_line().encode(**enc)
-    bad = alt.Chart(df[df.status != "finite"].assign(top=top)).mark_point(
+    line = alt.Chart(df[df.status == "finite"]).mark_line(clip=True, point=point).encode(**enc)
+    bad = alt.Chart(df[df.status != "finite"].assign(top=hi)).mark_point(
         shape="triangle-down", size=150, filled=True, color=BAD).encode(
-        x="step:Q", y="top:Q", tooltip=["variant:N", "step:Q", "status:N"])
-    return [line, bad]
+        x=f"{x}:Q", y="top:Q", tooltip=["variant:N", f"{x}:Q", "status:N"])
+    layers = [line, bad]
+    for runs, edge, shape in ((over, hi, "triangle-up"), (under, lo, "triangle-down")):
+        if runs:
+            layers.append(alt.Chart(_beyond(df, runs, edge, shape == "triangle-up", x)).mark_point(
+                shape=shape, size=170, filled=True, clip=False).encode(
+                x=f"{x}:Q", y="edge:Q", color=_variant_colour(labels),
+                tooltip=["variant:N", f"{x}:Q", alt.Tooltip("shown:N", title="largest" if edge == hi else "smallest")]))
+    return layers, _overflow_note(df, over, under)
+
+
+def _titled(title: str, notes: list[str]) -> alt.Title:
+    return alt.Title(title, subtitle=notes) if notes else alt.Title(title)
 
 
 def loss_overlay(outcomes) -> alt.LayerChart:
     labels = [o.label for o in outcomes]
-    return alt.layer(*_lines(_series(outcomes, "loss"), labels, "", "log₁₀ loss")).properties(
-        height=300, title="Loss (log scale)")
+    layers, notes = _lines(_series(outcomes, "loss"), labels, "loss (log scale)")
+    return alt.layer(*layers).properties(height=300, title=_titled("Loss (log scale)", notes))
 
 
 def grad_norm_overlay(outcomes) -> alt.LayerChart:
@@ -60,8 +140,10 @@ def grad_norm_overlay(outcomes) -> alt.LayerChart:
     before = _series(outcomes, "grad_total_raw").assign(which="before clipping")
     after = _series(outcomes, "grad_total").assign(which="used for the step (after clipping)")
     df = pd.concat([before, after], ignore_index=True)
-    return alt.layer(*_lines(df, labels, "", "log₁₀ ‖∂L/∂θ‖", dash="which")).properties(
-        height=300, title="Global gradient norm ‖∂L/∂θ‖ (all parameters), before and after clipping")
+    layers, notes = _lines(df, labels, "‖∂L/∂θ‖ (log scale)", dash="which")
+    return alt.layer(*layers).properties(
+        height=300, title=_titled(["Global gradient norm ‖∂L/∂θ‖ (all parameters),", "before and after clipping"],
+                                  notes))
 
 
 def flow_overlay(outcomes, field: str = "grad_h") -> alt.LayerChart:
@@ -72,20 +154,11 @@ def flow_overlay(outcomes, field: str = "grad_h") -> alt.LayerChart:
         h = o.run.history.arrays()[field]
         if len(h):
             rows += [{"variant": o.label, "layer": i + 1, "value": float(v)} for i, v in enumerate(h[-1])]
-    df = pd.DataFrame(rows if rows else {"variant": [], "layer": [], "value": []})
-    df["log10"] = _log10(df["value"].to_numpy(dtype=float))
-    df["status"] = _status(df["value"].to_numpy(dtype=float))
-    df["shown"] = [sig(v, 4) for v in df["value"].to_numpy(dtype=float)]
-    top = _top(df["log10"].to_numpy())
+    df = _annotate(pd.DataFrame(rows if rows else {"variant": [], "layer": [], "value": []}))
     name = "‖∂L/∂h_l‖ (back-propagated signal)" if field == "grad_h" else "‖∂L/∂W_l‖ (weight gradient)"
-    line = alt.Chart(df[df.status == "finite"]).mark_line(point=True).encode(
-        x=alt.X("layer:Q", title="layer (1 = next to the input)", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("log10:Q", title=f"log₁₀ {name}", scale=alt.Scale(zero=False)), color=_variant_colour(labels),
-        tooltip=["variant:N", "layer:Q", alt.Tooltip("shown:N", title="value")])
-    bad = alt.Chart(df[df.status != "finite"].assign(top=top)).mark_point(
-        shape="triangle-down", size=150, filled=True, color=BAD).encode(x="layer:Q", y="top:Q",
-                                                                        tooltip=["variant:N", "layer:Q", "status:N"])
-    return alt.layer(line, bad).properties(height=300, title=f"{name} by layer at each run's last step")
+    short = "‖∂L/∂h_l‖ (log scale)" if field == "grad_h" else "‖∂L/∂W_l‖ (log scale)"
+    layers, notes = _lines(df, labels, short, "layer (1 = next to the input)", x="layer", point=True)
+    return alt.layer(*layers).properties(height=300, title=_titled(f"{name} by layer at each run's last step", notes))
 
 
 def summary_rows(outcomes) -> list[dict]:
@@ -101,7 +174,7 @@ def summary_rows(outcomes) -> list[dict]:
     return rows
 
 
-VERDICT_COLOURS = ("#009E73", "#56B4E9", "#CC79A7", "#D55E00")  # Okabe–Ito: cures, helps, vanishing, fails
+VERDICT_COLOURS = tuple(INK.categorical[i] for i in (2, 5, 3, 1))  # cures, helps, vanishing, fails
 CAP = 2.0  # bars are drawn up to twice the no-learning loss; beyond that (or diverged) they stop at the edge
 
 
@@ -148,7 +221,7 @@ def ranking_chart(rows) -> alt.LayerChart:
                                                                                             title="÷ no-learning")])
     labels = alt.Chart(df).mark_text(align="left", dx=4).encode(x="relative:Q", y=y, text="text:N")
     lines = pd.DataFrame({"at": [TRAINED, 1.0], "what": [f"trained: below {TRAINED:.0%}", "a constant guess"]})
-    rules = alt.Chart(lines).mark_rule(strokeDash=[5, 3], color="black").encode(x="at:Q", tooltip=["what:N"])
+    rules = alt.Chart(lines).mark_rule(strokeDash=[5, 3], color=INK.guide).encode(x="at:Q", tooltip=["what:N"])
     return alt.layer(bars, labels, rules).properties(
         height=alt.Step(BAR_HEIGHT),  # per remedy, whatever the number of remedies
         title=alt.Title("Final loss ÷ a constant guess's", anchor="start", limit=0))

@@ -56,6 +56,19 @@ def power_of_ten(k: int) -> str:
     return "10" + str(int(k)).translate(_SUPERSCRIPT)
 
 
+#: a title line holds at most this many characters: ≈ 0.6 em each at the 16 px of `core.charts.style`, it fits the
+#: narrowest column a page chart gets (half the main column at 1280 × 720, about 570 px)
+TITLE_CHARS = 50
+
+
+def wrapped(text: str, width: int = TITLE_CHARS) -> str | list[str]:
+    """A title as lines of at most `width` characters, broken between words (Vega draws a list as lines)."""
+    import textwrap
+
+    lines = textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
+    return lines[0] if len(lines) == 1 else lines
+
+
 def log_axis(title: str, **kwargs) -> alt.Axis:
     """An axis over log₁₀ values whose ticks are whole powers, labelled 10⁻², 10⁰, 10³ …"""
     return alt.Axis(title=title, tickMinStep=1, labelExpr=POWER_OF_TEN_LABEL, **kwargs)
@@ -72,11 +85,13 @@ class Filled:
 
     spec: dict
     datasets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    theme: str | None = None  # the theme the spec's colours were chosen for; None: the light names of style.INK
 
     @property
     def title(self) -> str:
         title = self.spec.get("title", "")
-        return title.get("text", "") if isinstance(title, dict) else str(title)
+        title = title.get("text", "") if isinstance(title, dict) else title
+        return " ".join(title) if isinstance(title, list) else str(title)
 
     def for_streamlit(self) -> dict:
         """The spec with this redraw's data frames attached (a new top-level dict: Streamlit edits it)."""

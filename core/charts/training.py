@@ -17,16 +17,19 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from core.charts.template import POWER_OF_TEN_LABEL, Filled, log_axis, spec_of, step_axis
+from core.charts.style import INK
+from core.charts.template import POWER_OF_TEN_LABEL, Filled, log_axis, power_of_ten, spec_of, step_axis
 from core.training.recorder import hist_labels
 
 MAX_POINTS = 400
-BAD = "#CC0000"
-ZERO = "#BBBBBB"
-REFERENCE = "#009E73"
+BAD = INK.bad
+ZERO = INK.zero
+REFERENCE = INK.reference
 KINDS = ("‖∂L/∂W_l‖ weight gradient", "‖∂L/∂h_l‖ back-propagated signal")
 KIND_SHORT = ("‖∂L/∂W_l‖", "‖∂L/∂h_l‖")
-OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+SERIES = list(INK.categorical)  # colour-blind-safe series colours (Okabe–Ito hues), ≥ 3:1 in either theme
+#: the heat map's colour scale spans 10⁻ᴴ … 10ᴴ, the same in every run, with 1 (= 10⁰) in the middle
+HEAT_DECADES = 8
 
 
 def shown_steps(n: int, keep: tuple[int, ...] = (), max_points: int = MAX_POINTS) -> np.ndarray:
@@ -105,21 +108,22 @@ def _marker_layers(data: str, x: str, extra_tooltip: tuple = ()) -> list[alt.Cha
 
 
 def _current_layer(data: str = "current") -> alt.Chart:
-    return alt.Chart(alt.Data(name=data)).mark_rule(color="#888888", strokeWidth=1.5, strokeDash=[2, 2]).encode(
+    return alt.Chart(alt.Data(name=data)).mark_rule(color=INK.guide, strokeWidth=1.5, strokeDash=[2, 2]).encode(
         x="step:Q", tooltip=[alt.Tooltip("step:Q", title="inspected step")])
 
 
 @cache
 def loss_spec(height: int) -> dict:
-    line = alt.Chart(alt.Data(name="loss")).transform_filter(FINITE).mark_line(color=OKABE_ITO[0]).encode(
+    line = alt.Chart(alt.Data(name="loss")).transform_filter(FINITE).mark_line(color=SERIES[0]).encode(
         x=alt.X("step:Q", axis=step_axis(), scale=alt.Scale(zero=False, nice=False)),
         y=alt.Y("log10:Q", axis=log_axis("loss (log scale)"), scale=alt.Scale(zero=False)),
         tooltip=["step:Q", alt.Tooltip("loss:Q", format=".4~g")])
     diverged = alt.Chart(alt.Data(name="diverged"))
     layers = [line, *_marker_layers("loss", "step"), _current_layer(),
               diverged.mark_rule(color=BAD, strokeDash=[6, 3]).encode(x="step:Q"),
-              diverged.mark_text(color=BAD, align="right", dx=-4, dy=10, fontSize=13).encode(
-                  x="step:Q", y=alt.value(0), text="label:N")]
+              # above the plot (in the gap below the title), where the loss line cannot cover it
+              diverged.mark_text(color=BAD, align="right", baseline="bottom", dx=4, fontSize=12).encode(
+                  x="step:Q", y=alt.value(-6), text="label:N")]
     return spec_of(alt.layer(*layers).properties(height=height, title="Loss"))
 
 
@@ -143,22 +147,23 @@ def loss_chart(loss: np.ndarray, nonfinite_step: int | None, current: int | None
 
 @cache
 def flow_spec(height: int) -> dict:
-    colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=list(KINDS), range=OKABE_ITO[:2]),
-                       legend=alt.Legend(orient="top", labelLimit=0, direction="horizontal", symbolSize=60,
+    colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=list(KINDS), range=SERIES[:2]),
+                       legend=alt.Legend(orient="bottom", labelLimit=0, direction="horizontal", symbolSize=60,
                                          labelExpr="datum.label == '" + KINDS[0] + "' ? '‖∂L/∂W_l‖' : '‖∂L/∂h_l‖'"))
     base = alt.Chart(alt.Data(name="flow"))
     line = base.transform_filter(FINITE + " && datum.value != 0").mark_line(point=alt.OverlayMarkDef(size=50)).encode(
-        x=alt.X("layer:Q", axis=alt.Axis(title="layer (1 = input side; ✚ = exactly 0)", tickMinStep=1, format="d"),
+        x=alt.X("layer:Q", axis=step_axis("layer (✚ = exactly 0)"),
                 scale=alt.Scale(nice=False)),
         y=alt.Y("log10:Q", axis=log_axis("norm (log scale)"), scale=alt.Scale(zero=False)), color=colour,
         tooltip=["layer:Q", "kind:N", alt.Tooltip("value:Q", format=".3e")])
     zeros = base.transform_joinaggregate(bottom="min(log10)").transform_filter(
         FINITE + " && datum.value == 0").transform_calculate(y="isValid(datum.bottom) ? datum.bottom - 1 : -1").mark_point(
-        shape="cross", size=110, filled=True, color="#777777").encode(
+        shape="cross", size=110, filled=True, color=ZERO).encode(
         x="layer:Q", y="y:Q", tooltip=["layer:Q", "kind:N", alt.Tooltip("what:N", title="value")])
-    label = alt.Chart(alt.Data(name="flow_step")).mark_text(align="right", baseline="top", fontSize=12,
-                                                             color="#888888").encode(
-        x=alt.value("width"), y=alt.value(2), text="label:N")
+    # the inspected step, above the plot's top-right corner (in the gap below the title): never over the lines
+    label = alt.Chart(alt.Data(name="flow_step")).mark_text(align="right", baseline="bottom", fontSize=12,
+                                                             color=INK.muted).encode(
+        x=alt.value("width"), y=alt.value(-6), text="label:N")
     return spec_of(alt.layer(line, zeros, *_marker_layers("flow", "layer", ("kind:N",)), label).properties(
         height=height, title="Gradient flow by layer"))
 
@@ -180,21 +185,25 @@ def gradient_flow(grad_w: np.ndarray, grad_h: np.ndarray, step: int, height: int
 @cache
 def heatmap_spec(which: str, layers: int, height: int) -> dict:
     base = alt.Chart(alt.Data(name="heat"))
-    x = alt.X("x0:Q", axis=step_axis(), scale=alt.Scale(nice=False, zero=False))
+    x = alt.X("x0:Q", axis=step_axis(grid=False), scale=alt.Scale(nice=False, zero=False))
     y = alt.Y("y0:Q", title="layer", scale=alt.Scale(domain=[layers + 0.5, 0.5], nice=False, zero=False),
-              axis=alt.Axis(values=list(range(1, layers + 1)) if layers <= 12 else alt.Undefined, tickMinStep=1,
-                            format="d"))
+              # explicit ticks: Vega finds none on this reversed domain once tickMinStep applies
+              axis=alt.Axis(values=list(range(1, layers + 1, math.ceil(layers / 12))), tickMinStep=1, format="d",
+                            grid=False))
     enc = dict(x=x, x2="x1:Q", y=y, y2="y1:Q")
     tip = [alt.Tooltip("steps:N", title="step(s)"), "layer:Q"]
-    cells = base.transform_filter(FINITE + " && datum.value > 0").mark_rect().encode(
+    d = HEAT_DECADES
+    ends = f"datum.value <= {-d} ? '≤ ' : datum.value >= {d} ? '≥ ' : ''"
+    cells = base.transform_filter(FINITE + " && datum.value > 0").mark_rect(clip=True).encode(
         **enc, color=alt.Color("log10:Q", title="norm",
-                               scale=alt.Scale(scheme="redblue", reverse=True, domainMid=0),
-                               legend=alt.Legend(gradientLength=max(40, min(height - 110, 160)), tickMinStep=1,
-                                                 labelExpr=POWER_OF_TEN_LABEL)),
+                               scale=alt.Scale(domain=[-d, -d / 2, 0, d / 2, d], range=list(INK.heat), clamp=True,
+                                               interpolate="rgb"),
+                               legend=alt.Legend(gradientLength=max(40, min(height - 110, 160)), values=[-d, 0, d],
+                                                 labelExpr=f"({ends}) + (datum.value == 0 ? '1' : ({POWER_OF_TEN_LABEL}))")),
         tooltip=[*tip, alt.Tooltip("value:Q", format=".3e", title=which)])
-    zeros = base.transform_filter(FINITE + " && datum.value == 0").mark_rect(color=ZERO).encode(
+    zeros = base.transform_filter(FINITE + " && datum.value == 0").mark_rect(color=ZERO, clip=True).encode(
         **enc, tooltip=[*tip, alt.Tooltip("status:N", title="value")])
-    bad = base.transform_filter(NOT_FINITE).mark_rect(color="#000000").encode(
+    bad = base.transform_filter(NOT_FINITE).mark_rect(color=INK.nonfinite, clip=True).encode(
         **enc, tooltip=[*tip, alt.Tooltip("status:N", title="value")])
     return spec_of(alt.layer(cells, zeros, bad, _current_layer()).properties(
         height=height, title=f"{which} by layer and step"))
@@ -220,9 +229,11 @@ def heatmap_data(values: np.ndarray, current: int | None = None, max_points: int
     x0 = np.repeat(start + 0.5, L)
     steps = [f"{a + 1}" if b - a == 1 else f"{a + 1}–{b} (largest)" for a, b in zip(start, end, strict=True)]
     flat = cell.reshape(-1)
-    df = pd.DataFrame({"x0": x0, "x1": np.repeat(end + 0.5, L), "layer": np.tile(np.arange(1, L + 1), B),
+    # each cell reaches under its right and lower neighbours (drawn after it; the plot clips the last ones), so no
+    # anti-aliased seam of background shows between cells
+    df = pd.DataFrame({"x0": x0, "x1": np.repeat(end + 0.5 + 0.15 * k, L), "layer": np.tile(np.arange(1, L + 1), B),
                        "steps": np.repeat(steps, L), "value": flat, "log10": _log10(flat), "status": _status(flat)})
-    df["y0"], df["y1"] = df["layer"] - 0.5, df["layer"] + 0.5
+    df["y0"], df["y1"] = df["layer"] - 0.5, df["layer"] + 0.65
     return {"heat": df, "current": pd.DataFrame({"step": [current] if current else []})}
 
 
@@ -238,16 +249,19 @@ def lines_spec(title: str, y_title: str, layers: int, band: tuple[float, float] 
     line = alt.Chart(alt.Data(name="lines")).transform_filter(FINITE).mark_line().encode(
         x=alt.X("step:Q", axis=step_axis(), scale=alt.Scale(zero=False, nice=False)),
         y=alt.Y("log10:Q", axis=log_axis(y_title), scale=alt.Scale(zero=False)),
-        color=alt.Color("layer:Q", title="layer", scale=alt.Scale(scheme="viridis", domain=[1, max(layers, 2)]),
+        color=alt.Color("layer:Q", title="layer", scale=alt.Scale(range=list(INK.layers), interpolate="rgb",
+                                                                  domain=[1, max(layers, 2)]),
                         legend=alt.Legend(gradientLength=120, tickMinStep=1, format="d")),
         detail="layer:N", tooltip=["step:Q", "layer:Q", alt.Tooltip("value:Q", format=".3e")])
     layered = []
-    if band is not None:
-        b = pd.DataFrame({"lo": [math.log10(band[0])], "hi": [math.log10(band[1])],
-                          "label": [f"typical {band[0]:g} … {band[1]:g}"]})
-        layered.append(alt.Chart(b).mark_rect(color=REFERENCE, opacity=0.15).encode(y="lo:Q", y2="hi:Q"))
+    heading = alt.Title(title)
+    if band is not None:  # explained in the subtitle, where no line can cover the words
+        lo, hi = round(math.log10(band[0])), round(math.log10(band[1]))
+        b = pd.DataFrame({"lo": [lo], "hi": [hi]})
+        layered.append(alt.Chart(b).mark_rect(color=REFERENCE, opacity=0.2).encode(y="lo:Q", y2="hi:Q"))
+        heading = alt.Title(title, subtitle=f"shaded: the usual range {power_of_ten(lo)} … {power_of_ten(hi)}")
     layered += [line, *_marker_layers("lines", "step", ("layer:Q",)), _current_layer()]
-    return spec_of(alt.layer(*layered).properties(height=height, title=title))
+    return spec_of(alt.layer(*layered).properties(height=height, title=heading))
 
 
 def lines_data(values: np.ndarray, current: int | None) -> dict[str, pd.DataFrame]:
@@ -275,7 +289,7 @@ def hist_spec(layers: int) -> dict:
         x=alt.X("bin:N", sort=labels, title="|∂L/∂w| (decade; binned by the float's power of two)",
                 scale=alt.Scale(domain=labels), axis=alt.Axis(labelAngle=-45, labelLimit=0)),
         y=alt.Y("layer:O", title="layer"),
-        color=alt.Color("share:Q", title="share of the layer's weights", scale=alt.Scale(scheme="blues"),
+        color=alt.Color("share:Q", title="share of the layer's weights", scale=alt.Scale(range=list(INK.share), interpolate="rgb"),
                         legend=alt.Legend(format=".0%", gradientLength=int(min(100, 18 * layers)))),
         tooltip=["layer:Q", "bin:N", alt.Tooltip("share:Q", format=".1%")],
     ).properties(height=200 + 18 * min(layers, 30), title="Histogram of weight gradients at the inspected step"))
@@ -340,7 +354,7 @@ def surface_spec(kind: str, task: str, n_classes: int, height: int) -> dict:
         scale = alt.Scale(domain=[0, 1], scheme="blueorange")
         title = "P(class 2)"
     elif task == "classification":
-        scale = alt.Scale(domain=list(range(n_classes)), range=OKABE_ITO[:n_classes], type="ordinal")
+        scale = alt.Scale(domain=list(range(n_classes)), range=SERIES[:n_classes], type="ordinal")
         title = "class"
     else:
         scale = alt.Scale(scheme="viridis")
@@ -350,25 +364,27 @@ def surface_spec(kind: str, task: str, n_classes: int, height: int) -> dict:
     numeric = {"labelExpr": TIMES_TEN_LABEL} if title == "output" else {}
     colour = alt.Color("value:Q" if scale.type != "ordinal" else "value:O", title=title, scale=scale,
                        legend=alt.Legend(gradientLength=max(40, height - 90), **numeric))
-    points = alt.Chart(alt.Data(name="points")).mark_circle(size=28, opacity=0.95, stroke="#FFFFFF",
+    points = alt.Chart(alt.Data(name="points")).mark_circle(size=28, opacity=0.95, stroke=INK.halo,
                                                             strokeWidth=0.6)
     if kind == "plane":
-        enc = dict(x=alt.X("x0:Q", title="input 1", scale=alt.Scale(nice=False, zero=False)), x2="x1:Q",
-                   y=alt.Y("y0:Q", title="input 2", scale=alt.Scale(nice=False, zero=False)), y2="y1:Q")
+        enc = dict(x=alt.X("x0:Q", title="input 1", axis=alt.Axis(grid=False), scale=alt.Scale(nice=False, zero=False)),
+                   x2="x1:Q",
+                   y=alt.Y("y0:Q", title="input 2", axis=alt.Axis(grid=False), scale=alt.Scale(nice=False, zero=False)),
+                   y2="y1:Q")
         cells = alt.Chart(alt.Data(name="cells"))
         layers = [cells.transform_filter(FINITE).mark_rect(opacity=0.85).encode(
                       **enc, color=colour, tooltip=[alt.Tooltip("value:Q", format=".3~g", title=title)]),
-                  cells.transform_filter(NOT_FINITE).mark_rect(color="#000000").encode(
+                  cells.transform_filter(NOT_FINITE).mark_rect(color=INK.nonfinite).encode(
                       **enc, tooltip=[alt.Tooltip("status:N", title="output")]),
                   points.encode(x="px:Q", y="py:Q", color=colour, tooltip=[alt.Tooltip("value:Q", title="target")])]
     else:
-        line = alt.Chart(alt.Data(name="cells")).transform_filter(FINITE).mark_line(color=OKABE_ITO[1]).encode(
+        line = alt.Chart(alt.Data(name="cells")).transform_filter(FINITE).mark_line(color=SERIES[1]).encode(
             x=alt.X("x0:Q", title="input 1 (the others at their mean)", scale=alt.Scale(nice=False, zero=False)),
             y=alt.Y("value:Q", title=title, axis=alt.Axis(**numeric)), tooltip=["x0:Q", alt.Tooltip("value:Q", format=".3~g")])
-        layers = [line, points.encode(x="px:Q", y="value:Q", color=alt.value(OKABE_ITO[0]),
+        layers = [line, points.encode(x="px:Q", y="value:Q", color=alt.value(SERIES[0]),
                                       tooltip=[alt.Tooltip("value:Q", title="target")])]
     return spec_of(alt.layer(*layers).resolve_scale(color="shared").properties(
-        height=height, title="What the network computes now"))
+        height=height, title="What the network computes now").configure_axis(grid=kind != "plane"))
 
 
 def surface_data(s) -> dict[str, pd.DataFrame]:
