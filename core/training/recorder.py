@@ -256,6 +256,15 @@ class Recorder:
         if not math.isfinite(loss_value) or self.pending >= self.capacity:
             self.flush()
 
+    def release(self) -> None:
+        """Drop, after a flush, what only a step in progress needs: the stacked h_l and ∂L/∂h_l buffer and the last
+        step's hidden tensors (the weight gradients stay: they are the parameters' .grad). The next step
+        allocates the buffer again."""
+        self.flush()
+        self.hidden_shape, self._hidden = None, None
+        if self.last_tensors:
+            self.last_tensors = (self.last_tensors[0],)
+
     def _hidden_rows(self, p: int) -> tuple[np.ndarray, np.ndarray]:
         """(p, L) ‖∂L/∂h_l‖ and (p, L) fraction of saturated (sigmoid, tanh) or dead (ReLU) units per layer.
 
