@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.budget import Deadline
+from core.budget import UNLIMITED, Budget, Deadline
 from core.numbers import sig
 from core.training.clipping import clip_gradients
 
@@ -220,3 +220,30 @@ class SeqRun:
     def chance_loss(self) -> float:
         """The loss of the best memoryless guess: 1/6 for adding (predict 1), ln K for recall."""
         return 1 / 6 if self.config.task == "adding" else math.log(N_SYMBOLS)
+
+
+def train_together(runs: tuple[SeqRun, ...], n: int, on_step=None, budget: Budget = UNLIMITED) -> str | None:
+    """Train every run for up to n steps, taking their steps in turn, so that a time limit leaves each model with
+    as many steps as the others (a fair share, whatever one step of each costs). `on_step(done, n)` after each
+    round. Returns None, or a sentence naming each model's own steps when the caller's budget stopped them."""
+    if not 1 <= n <= MAX_SEQ_STEPS:
+        raise SeqConfigError(f"run between 1 and {MAX_SEQ_STEPS:,} steps at a time")
+    deadline = budget.deadline()
+    start = [run.steps for run in runs]
+    with budget.turns() as turn:
+        for i in range(n):
+            live = [run for run in runs if not run.stopped and run.steps < MAX_SEQ_STEPS]
+            if not live:
+                break
+            if i and deadline.expired:
+                done = ", ".join(f"the {run.kind.upper()} {run.steps - s:,}" for run, s in zip(runs, start, strict=True))
+                return (f"Stopped after {i:,} of {n:,} steps ({done} this time): one request may run for at most "
+                        f"{deadline.seconds:g} s on a shared server, shared by the models in turn. What was trained is "
+                        "kept; train again to continue.")
+            for run in live:
+                turn()
+                run.step()
+            if on_step is not None:
+                on_step(i + 1, n)
+    return None
+

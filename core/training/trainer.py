@@ -432,7 +432,7 @@ class Run:
         n = min(n, MAX_STEPS - self.steps_done)
         if n <= 0:
             raise ConfigError(f"This run has recorded the maximum of {MAX_STEPS:,} steps; press Reset to start again.")
-        self.check_budget(n, budget)
+        self.check_budget(n if seconds is None else 1, budget)  # a tick takes a few steps, each checked by the next
         deadline = budget.deadline()
         tick = Deadline(seconds)
         info, cut = None, None
