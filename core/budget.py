@@ -77,60 +77,71 @@ class Allowance:
 class Cores:
     """A server-wide pool of `slots` turns at the CPU (one per core), granted first come, first served.
 
-    Long computations take a turn per slice of `slice_seconds` and queue again behind whoever waits, so that 30
-    students' single Steps interleave with a long Run instead of waiting for it to finish. A thread that holds a
-    turn already (a replay inside a run) does not queue again.
+    A computation takes a turn per slice of `slice_seconds` and queues again when the slice is used up. It is short
+    work (a Step, a Run of the default network) while it asks for at most `short_work` floating-point operations
+    and has not used up a slice; short work goes ahead of long work, and at most `long_slots` long computations hold
+    a turn at once. So a short Step never waits behind a long
+    Run: with two cores, long Runs take turns on one and the other is kept for the Steps of a class. A thread that
+    holds a turn already (a replay inside a run) does not queue again.
     """
 
-    def __init__(self, slots: int = 2, slice_seconds: float = 0.05):
-        self.slots, self.slice_seconds = slots, slice_seconds
+    def __init__(self, slots: int = 2, slice_seconds: float = 0.05, long_slots: int | None = None,
+                 short_work: float = 2e8):
+        self.slots, self.slice_seconds, self.short_work = slots, slice_seconds, short_work
+        self.long_slots = max(1, slots - 1) if long_slots is None else long_slots
         self._cond = threading.Condition()
-        self._free = slots
-        self._queue: deque[object] = deque()
+        self._free, self._long_busy = slots, 0
+        self._short: deque[object] = deque()
+        self._long: deque[object] = deque()
         self._local = threading.local()
         self.granted = 0  # turns handed out (for benchmarks)
 
-    def _acquire(self) -> None:
+    def _acquire(self, long: bool) -> None:
         with self._cond:
             me = object()
-            self._queue.append(me)
-            while self._queue[0] is not me or self._free == 0:
+            queue = self._long if long else self._short
+            queue.append(me)
+            while not (queue[0] is me and self._free > 0
+                       and (not long or (self._long_busy < self.long_slots and not self._short))):
                 self._cond.wait()
-            self._queue.popleft()
+            queue.popleft()
             self._free -= 1
+            self._long_busy += long
             self.granted += 1
-            self._cond.notify_all()  # the next in line may take a second free slot
+            self._cond.notify_all()  # the next in line may take another free slot
 
-    def _release(self) -> None:
+    def _release(self, long: bool) -> None:
         with self._cond:
             self._free += 1
+            self._long_busy -= long
             self._cond.notify_all()
 
     @contextmanager
-    def turns(self) -> Iterator[Callable[[], None]]:
-        """`with cores.turns() as turn:` then call `turn()` before every small piece of work (a training step)."""
+    def turns(self, work: float = 0.0) -> Iterator[Callable[[], None]]:
+        """`with cores.turns(work) as turn:` then call `turn()` before every small piece of work (a training step);
+        `work`: the floating-point operations the whole computation asks for, as far as the caller can tell."""
         if getattr(self._local, "holding", False):  # nested: the outer computation's turns cover this one
             yield lambda: None
             return
-        held_since: list[float] = []
+        held: list = []  # (since when, long work) while a turn is held
 
         def turn() -> None:
             now = time.perf_counter()
-            if held_since and now - held_since[0] < self.slice_seconds:
+            if held and now - held[0][0] < self.slice_seconds:
                 return
-            if held_since:  # the slice is used up: queue behind whoever waits
-                self._release()
-                held_since.clear()
-            self._acquire()
-            held_since.append(time.perf_counter())
+            long = bool(held) or work > self.short_work  # one that has used up a slice is long from now on
+            if held:  # the slice is used up: queue again, as long work now
+                self._release(held.pop()[1])
+            self._acquire(long)
+            held.append((time.perf_counter(), long))
 
         self._local.holding = True
         try:
             yield turn
         finally:
             self._local.holding = False
-            if held_since:
-                self._release()
+            if held:
+                self._release(held.pop()[1])
 
 
 class MemoryPool:
@@ -208,9 +219,9 @@ class Budget:
     def deadline(self) -> Deadline:
         return Deadline(self.seconds)
 
-    def turns(self):
+    def turns(self, work: float = 0.0):
         """Turns at the server's cores (see `Cores.turns`); without cores, `turn()` does nothing."""
-        return self.cores.turns() if self.cores is not None else _no_turns()
+        return self.cores.turns(work) if self.cores is not None else _no_turns()
 
 
 UNLIMITED = Budget()

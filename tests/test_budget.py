@@ -4,8 +4,10 @@ the server's cores taken in slices, first come first served, and memory counted 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -207,3 +209,30 @@ def test_the_servers_pool_refuses_past_its_capacity_and_forgets_ended_sessions()
     del a
     gc.collect()
     assert pool.held() == 50 * mb
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures the resident size through Linux's /proc")
+@pytest.mark.parametrize("config", [
+    {"depth": 20, "width": 256, "n_samples": 1000, "batch_size": 1000},
+    {"depth": 10, "width": 128, "n_samples": 1000, "batch_size": 1000, "dtype": "float64", "residual": True,
+     "layernorm": "pre", "optimizer": "adam"},
+], ids=["plain-float32", "residual-layernorm-float64-adam"])
+def test_the_memory_estimate_is_within_a_factor_of_two_of_what_a_process_really_uses(config):
+    """A fresh Python trains the network; the growth of its resident size at the step's peak (VmHWM) and what it
+    keeps after malloc_trim are compared with core.training.memory's estimate, made before any work."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_memory import measure
+
+    m = measure(config, steps=3)
+    assert 0.5 <= m["est_peak"] / m["peak"] <= 2.0, m
+    assert 0.5 <= m["est_kept"] / m["kept"] <= 2.0, m
+    assert m["peak"] > 2 * m["kept"]  # the batch's activations dominate the peak, and are not kept afterwards
+
+
+def test_the_issues_link_is_refused_on_the_page_with_a_sentence():
+    at = open_with("pages/2_Training_lab.py", lab_depth="50", lab_width="256", lab_n_samples="5000",
+                   lab_batch_size="5000")
+    next(b for b in at.button if b.label == "Step").click().run()
+    assert not at.exception
+    assert any("lower the batch size from 5,000 to at most" in w.value for w in at.warning)
+    assert at.session_state["lab_run"].steps_done == 0

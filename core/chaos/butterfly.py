@@ -101,7 +101,7 @@ def butterfly(config: TrainConfig, eps: float, steps: int, perturb: str = "weigh
         run.check_budget(steps, budget)  # each copy's memory (both are alive together: twice the session's share)
     distance, loss_a, loss_b, stopped, cut = [_distance(a, b)], [], [], None, None
     deadline = deadline or budget.deadline()
-    with budget.turns() as turn:
+    with budget.turns(2 * a.work(steps)) as turn:
         for k in range(steps):
             if k and deadline.expired:
                 cut = (f"stopped after {k:,} of {steps:,} steps: its share of the {deadline.seconds:g} s one request "

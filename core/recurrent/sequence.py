@@ -230,7 +230,7 @@ def train_together(runs: tuple[SeqRun, ...], n: int, on_step=None, budget: Budge
         raise SeqConfigError(f"run between 1 and {MAX_SEQ_STEPS:,} steps at a time")
     deadline = budget.deadline()
     start = [run.steps for run in runs]
-    with budget.turns() as turn:
+    with budget.turns(float("inf")) as turn:  # recurrent nets: long work
         for i in range(n):
             live = [run for run in runs if not run.stopped and run.steps < MAX_SEQ_STEPS]
             if not live:

@@ -262,7 +262,7 @@ def compare(baseline: TrainConfig, variants: list[tuple[str, tuple[str, ...]]], 
     for run, f in zip(runs, need, strict=True):
         budget.claim(run, f.kept, "compare fewer variants or a smaller network")
     deadline, cut = budget.deadline(), None
-    with budget.turns() as turn:
+    with budget.turns(sum(run.work(steps) for run in runs)) as turn:
         for k in range(steps):
             if k and deadline.expired:
                 cut = (f"Stopped after {k:,} of {steps:,} steps per run: one request may run for at most "

@@ -296,7 +296,7 @@ class Run:
         pending = sorted(edits, key=lambda e: e.step)
         deadline = budget.deadline()
         first = self.steps_done
-        with budget.turns() as turn:
+        with budget.turns(self.work(steps - first)) as turn:
             while self.steps_done < steps:
                 if deadline.expired and self.steps_done > first:
                     return deadline.message(self.steps_done, steps)
@@ -414,6 +414,10 @@ class Run:
                                                2 if replay else 1, **shape))
         budget.claim(self, need.kept + mine, "lower the width or the depth")
 
+    def work(self, steps: int) -> float:
+        """Floating-point operations of `steps` steps, roughly: forward and backward, 6 per weight and sample."""
+        return 6.0 * self.recorder.n_weights * min(self.config.batch_size, self.dataset.n) * steps
+
     def release(self) -> None:
         """Drop what only a step in progress needs (the recorder's stacked buffer, the last step's activations and
         ∂L/∂h_l); called at the end of every run, so that a session keeps only its run between requests."""
@@ -436,7 +440,7 @@ class Run:
         deadline = budget.deadline()
         tick = Deadline(seconds)
         info, cut = None, None
-        with budget.turns() as turn:
+        with budget.turns(self.work(n)) as turn:
             for i in range(n):
                 turn()
                 info = self.step()
