@@ -6,6 +6,7 @@ Nothing here computes a gradient; it reads widgets, calls `core`, and renders wh
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import fields
 
 import numpy as np
@@ -166,6 +167,8 @@ def current_run(config: TrainConfig, csv_bytes: bytes | None) -> Run | None:
         return None
     if st.session_state.get(KEY + "run") is not None and not st.session_state.get(KEY + "pending_steps"):
         st.toast("Settings changed: a new run starts from step 0.", icon=":material/restart_alt:")
+    if run.footprint(MAX_STEPS).peak > LARGE_STEP:  # when this run is dropped (new settings, the session ended)
+        weakref.finalize(run, give_back)  # its memory goes back to the system, not only to the allocator
     st.session_state[KEY + "run"] = run
     st.session_state[KEY + "csv_key"] = csv_key
     st.session_state[KEY + "playing"] = False
@@ -820,7 +823,9 @@ def replay_link(run: Run) -> None:
         st.warning(f"The link's hand-set weights could not be used: {err}.", icon=":material/link_off:")
     track = tuple(int(link.get(KEY + k, 1)) - 1 for k in ("t_layer", "t_row", "t_col"))  # type: ignore[call-overload]
     try:
-        run.retrack(track)  # type: ignore[arg-type]
+        cut = run.retrack(track, SERVER)  # type: ignore[arg-type]
+        if cut:
+            st.warning(cut, icon=":material/timer:")
         st.session_state[KEY + "track"] = track
         for k, v in zip(("t_layer", "t_row", "t_col"), track, strict=True):
             st.session_state[KEY + k] = v + 1

@@ -186,6 +186,7 @@ class Run:
         """Rewind to the very same initial weights, data order and optimiser state; forget the history."""
         self._restore(self._initial)
         self.edits = []
+        self._retrack = None
         self._reset_records()
 
     @property
