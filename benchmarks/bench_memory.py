@@ -90,7 +90,7 @@ def adversarial() -> None:
     run = Run(config)
     print(f"\n2. the issue's link, caps: {REQUEST_BYTES / 1e6:.0f} MB per request, {SESSION_BYTES / 1e6:.0f} MB per "
           "session")
-    print(f"   estimated step: {run.footprint(1).peak / 1e6:,.0f} MB")
+    print(f"   estimated peak of one Step (its tensors and what the run keeps): {run.footprint(1).peak / 1e6:,.0f} MB")
     try:
         run.run(1, budget=SERVER)
     except ConfigError as err:

@@ -26,7 +26,8 @@ from core.training.recorder import HIST_BINS, PENDING_BYTES
 # benchmarks/bench_memory.py: 7.4–8.6): the saved output h_l, the returned ∂L/∂h_l, the recorder's stacked copy of
 # both, the pre-activations and gradients in flight, and the allocator's fragments between them.
 PER_LAYER = 8.0
-EXTRA_PER_LAYER = 0.5  # each of residual connections, layer norm and batch norm saves about half a tensor more
+EXTRA_PER_LAYER = 0.5  # residual connections and layer norm each save about half a tensor more per layer
+BATCHNORM_PER_LAYER = 3.0  # batch norm saves its input, the normalised values and their gradients (measured)
 SAMPLE_FEATURES = {"spirals": (2, 2), "moons": (2, 2), "regression": (2, 1)}  # (inputs, outputs) of the generators
 
 
@@ -96,7 +97,8 @@ def footprint(config: TrainConfig, steps: int, n_in: int | None = None, n_out: i
         pending = min(pending, max(1, PENDING_BYTES // (activations + per_step)))
     network += pending * (per_step + w_count * size) + size * w_count
     network += n_samples * (n_in + n_out) * (8 + size)  # the data, as numpy float64 and as torch tensors
-    per_layer = PER_LAYER + EXTRA_PER_LAYER * (config.residual + (config.layernorm != "off") + config.batchnorm)
+    per_layer = (PER_LAYER + EXTRA_PER_LAYER * (config.residual + (config.layernorm != "off"))
+                 + BATCHNORM_PER_LAYER * config.batchnorm)
     step = int(per_layer * config.depth * batch * config.width * size
                + 4 * batch * (n_in + n_out) * size  # the batch, the output and its gradient
                + 2 * size * params)  # the gradients in flight and the optimiser's foreach temporaries
