@@ -236,3 +236,13 @@ def test_the_issues_link_is_refused_on_the_page_with_a_sentence():
     assert not at.exception
     assert any("lower the batch size from 5,000 to at most" in w.value for w in at.warning)
     assert at.session_state["lab_run"].steps_done == 0
+
+
+def test_play_stops_when_the_sessions_total_is_spent_and_says_so():
+    at = open_with("pages/2_Training_lab.py", lab_depth="3", lab_width="6")
+    at.session_state["lab_play_allowance"] = Allowance(0.001)  # what is left of this session's Play
+    at.session_state["lab_playing"] = True
+    at.run()  # one Play tick (AppTest never fires the timer: the run itself is the tick)
+    assert not at.exception and at.session_state["lab_playing"] is False
+    steps = at.session_state["lab_run"].steps_done
+    assert steps >= 1 and any("Play stopped" in w.value and f"{steps:,} steps" in w.value for w in at.warning)
