@@ -246,3 +246,18 @@ def test_play_stops_when_the_sessions_total_is_spent_and_says_so():
     assert not at.exception and at.session_state["lab_playing"] is False
     steps = at.session_state["lab_run"].steps_done
     assert steps >= 1 and any("Play stopped" in w.value and f"{steps:,} steps" in w.value for w in at.warning)
+
+
+def test_the_ledgers_replay_is_bounded_on_the_page_and_continues_on_request(monkeypatch):
+    import ui.lab
+
+    at = open_with("pages/2_Training_lab.py", lab_depth="3", lab_width="6", lab_steps="10", lab_tab="Update ledger")
+    monkeypatch.setattr(ui.lab, "SERVER", Budget(seconds=0))  # every replay stops after its first step
+    at.number_input(key="lab_t_layer").set_value(2).run()
+    run = at.session_state["lab_run"]
+    assert run.track[0] == 1 and run.ledger_replayed == 1
+    assert any("replayed for steps 1–1 of 10" in w.value for w in at.warning)
+    assert any("not replayed yet" in i.value for i in at.info)  # the inspected step 10 has no ledger yet
+    for _ in range(9):
+        next(b for b in at.button if b.label == "Continue the replay").click().run()
+    assert run.ledger_replayed is None and "W₂[1, 1] at step 10" in "\n".join(m.value for m in at.markdown)

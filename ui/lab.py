@@ -294,13 +294,13 @@ def ledger_panel(run: Run, step: int) -> None:
                 st.warning(f"Cannot follow this weight: {err}", icon=":material/block:")
             finally:
                 trim_if_large(run)
-    elif run.ledger_replayed is not None and st.button("Continue the replay", icon=":material/replay:",
-                                                       key=KEY + "continue_replay"):
-        with st.spinner("Replaying the run to follow this weight…"):
-            cut = run.continue_retrack(SERVER)
-    if run.ledger_replayed is not None:
-        st.warning(cut or f"The ledger of this weight is replayed for steps 1–{run.ledger_replayed:,} so far. "
-                   "Continue the replay to go on.", icon=":material/timer:")
+    if run.ledger_replayed is not None:  # a replay the time limit stopped: go on where it stopped
+        if st.button("Continue the replay", icon=":material/replay:", key=KEY + "continue_replay"):
+            with st.spinner("Replaying the run to follow this weight…"):
+                cut = run.continue_retrack(SERVER)
+        if run.ledger_replayed is not None:
+            st.warning(cut or f"The ledger of this weight is replayed for steps 1–{run.ledger_replayed:,} so far. "
+                       "Continue the replay to go on.", icon=":material/timer:")
     h = run.history.arrays()
     if len(h["loss"]) and not run.ledger_known(step):
         st.info(f"Step {step:,} is not replayed yet for {weight_label(*run.track)}: continue the replay, or inspect "
