@@ -261,3 +261,16 @@ def test_the_ledgers_replay_is_bounded_on_the_page_and_continues_on_request(monk
     for _ in range(9):
         next(b for b in at.button if b.label == "Continue the replay").click().run()
     assert run.ledger_replayed is None and "W₂[1, 1] at step 10" in "\n".join(m.value for m in at.markdown)
+
+
+def test_recurrent_nets_too_large_for_one_request_are_refused_with_the_batch_that_fits():
+    from core.recurrent.sequence import SeqConfig, SeqConfigError, SeqRun, step_bytes, train_together
+
+    config = SeqConfig(seq_len=200, hidden=128, batch_size=256)  # the largest the page allows: ≈ 0.6 GB a step
+    runs = (SeqRun("rnn", config), SeqRun("lstm", config))
+    with pytest.raises(SeqConfigError, match=r"lower the batch size from 256 to at most (\d+)") as err:
+        train_together(runs, 1, budget=SERVER)
+    assert runs[0].steps == runs[1].steps == 0
+    fits = int(str(err.value).rsplit(" ", 1)[-1].rstrip("."))
+    assert step_bytes("lstm", config.with_(batch_size=fits)) <= SERVER.request_bytes
+    assert step_bytes("lstm", config.with_(batch_size=fits + 1)) > SERVER.request_bytes
