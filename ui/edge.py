@@ -59,6 +59,7 @@ def butterfly_section() -> None:
     if st.button("Train both pairs", icon=":material/call_split:", type="primary", key=K + "go"):
         bar = st.progress(0.0, text="Training")
         results = []
+        deadline = SERVER.deadline()  # one request's time, shared fairly by the two pairs
         try:
             for i, key in enumerate((first, second)):
                 config = _lab_config() if key == "lab" else SCENARIOS[key].config
@@ -67,7 +68,7 @@ def butterfly_section() -> None:
                     if done == total or done % max(1, total // 50) == 0:
                         bar.progress((i * total + done) / (2 * total), text=f"pair {i + 1}: step {done:,} of {total:,}")
                 results.append((CONFIGS[key], butterfly(config, 10.0**exponent, steps, perturb, on_progress=report,
-                                                                     budget=SERVER)))
+                                                        budget=SERVER, deadline=deadline.portion(2 - i))))
             st.session_state[K + "results"] = results
         except ConfigError as err:
             st.error(str(err), icon=":material/warning:")
@@ -82,6 +83,8 @@ def butterfly_section() -> None:
         col.metric(f"λ — {label.split(':')[0]}", lam)
         doubling = "never" if not math.isfinite(r.doubling_steps) else f"every {sig(r.doubling_steps)} steps"
         stop = f"; inf/NaN at step {r.stopped_at}" if r.stopped_at else ""
+        if r.cut:
+            col.warning(f"This pair {r.cut}.", icon=":material/timer:")
         col.caption(f"{label}: ε = {sig(r.eps)} on the {r.perturb}; the distance doubles {doubling} (fit over steps "
                     f"{r.fit[0]}–{r.fit[1]}){stop}.")
     left, right = st.columns([1.4, 1])

@@ -6,6 +6,7 @@ Nothing here computes a gradient; it reads widgets, calls `core`, and renders wh
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import fields
 
 import numpy as np
@@ -13,8 +14,9 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core.app.limits import SERVER
+from core.app.limits import PLAY_SECONDS, SERVER
 from core.app.page_views import LAB_TABS
+from core.budget import Allowance
 from core.charts import training as tc
 from core.charts.style import STYLES
 from core.charts.template import power_of_ten
@@ -23,6 +25,7 @@ from core.training import config as cfg
 from core.training.config import MAX_STEPS, ConfigError, TrainConfig
 from core.training.diagnosis import diagnose_run, likely_cause
 from core.training.inspect_run import ledger_at, path_chain, weight_label
+from core.training.memory import give_back
 from core.training.scenarios import SCENARIOS
 from core.training.trainer import Run, format_edits, parse_edits
 from ui.links import linked, write_url
@@ -166,7 +169,7 @@ def current_run(config: TrainConfig, csv_bytes: bytes | None) -> Run | None:
     try:
         run = Run(config, csv_bytes)
         try:
-            run.retrack(track)
+            run.retrack(track, SERVER)
         except ConfigError:
             pass
     except ConfigError as err:
@@ -175,6 +178,8 @@ def current_run(config: TrainConfig, csv_bytes: bytes | None) -> Run | None:
         return None
     if st.session_state.get(KEY + "run") is not None and not st.session_state.get(KEY + "pending_steps"):
         st.toast("Settings changed: a new run starts from step 0.", icon=":material/restart_alt:")
+    if run.footprint(MAX_STEPS).peak > LARGE_STEP:  # when this run is dropped (new settings, the session ended)
+        weakref.finalize(run, give_back)  # its memory goes back to the system, not only to the allocator
     st.session_state[KEY + "run"] = run
     st.session_state[KEY + "csv_key"] = csv_key
     st.session_state[KEY + "playing"] = False
@@ -199,6 +204,18 @@ def train(run: Run, steps: int, progress: bool = True) -> None:
             st.warning(info.cut_short, icon=":material/timer:")
     except ConfigError as err:
         st.warning(str(err), icon=":material/block:")
+    finally:
+        trim_if_large(run)
+
+
+LARGE_STEP = 32 * 10**6  # bytes: after runs whose steps take more, freed memory is handed back to the system
+
+
+def trim_if_large(run: Run) -> None:
+    """Hand freed memory back to the operating system after a run whose steps used much of it (glibc keeps
+    freed pages otherwise, and the server's resident size would stay at its peak)."""
+    if run.footprint(run.steps_done).step > LARGE_STEP:
+        give_back()
 
 
 def history_downloads(run: Run) -> None:
@@ -278,12 +295,28 @@ def ledger_panel(run: Run, step: int) -> None:
     rows, cols = run.layer_shape(layer)
     row = c2.number_input("Row (unit)", 1, rows, min(track[1] + 1, rows), key=KEY + "t_row") - 1
     col = c3.number_input("Column (input)", 1, cols, min(track[2] + 1, cols), key=KEY + "t_col") - 1
+    cut = None
     if (layer, row, col) != run.track:
         with st.spinner("Replaying the run to follow this weight…"):
-            run.retrack((layer, row, col))
-        st.session_state[KEY + "track"] = (layer, row, col)
+            try:
+                cut = run.retrack((layer, row, col), SERVER)
+                st.session_state[KEY + "track"] = (layer, row, col)
+            except ConfigError as err:
+                st.warning(f"Cannot follow this weight: {err}", icon=":material/block:")
+            finally:
+                trim_if_large(run)
+    if run.ledger_replayed is not None:  # a replay the time limit stopped: go on where it stopped
+        if st.button("Continue the replay", icon=":material/replay:", key=KEY + "continue_replay"):
+            with st.spinner("Replaying the run to follow this weight…"):
+                cut = run.continue_retrack(SERVER)
+        if run.ledger_replayed is not None:
+            st.warning(cut or f"The ledger of this weight is replayed for steps 1–{run.ledger_replayed:,} so far. "
+                       "Continue the replay to go on.", icon=":material/timer:")
     h = run.history.arrays()
-    if len(h["loss"]):
+    if len(h["loss"]) and not run.ledger_known(step):
+        st.info(f"Step {step:,} is not replayed yet for {weight_label(*run.track)}: continue the replay, or inspect "
+                f"a step up to {run.ledger_replayed:,}.", icon=":material/replay:")
+    elif len(h["loss"]):
         entry = ledger_at(h["tracked"], step, run.config.lr, run.config.optimizer, run.config.dtype, run.track)
         st.markdown(f"**{entry.weight} at step {step}**")
         if entry.update is None:
@@ -497,12 +530,26 @@ def _tick(run: Run) -> None:
     """One Play tick: train for at most TICK_WORK seconds (one step at least)."""
     import time
 
-    end = time.perf_counter() + TICK_WORK
-    while True:
-        info = run.step()
-        if info.nonfinite is not None or run.steps_done >= MAX_STEPS or time.perf_counter() > end:
-            break
-    run.recorder.flush()
+    allowance = play_allowance()
+    start = time.perf_counter()
+    try:
+        run.run(MAX_STEPS - run.steps_done, budget=SERVER, seconds=min(TICK_WORK, allowance.left))
+    except ConfigError as err:
+        _set_playing(False)
+        st.session_state[KEY + "play_stopped"] = str(err)
+    allowance.spend(time.perf_counter() - start)
+    if allowance.exhausted:
+        _set_playing(False)
+        st.session_state[KEY + "play_stopped"] = (
+            f"Play stopped: this session has trained for {allowance.seconds:g} s in Play, the most one visitor may "
+            f"take from a shared server's cores unattended (the run has {run.steps_done:,} steps). Press **Run** to "
+            "train more steps at once.")
+
+
+def play_allowance() -> Allowance:
+    """Play's training time in this session, in total over every tick and every run (Run and Step are bounded per
+    request instead)."""
+    return st.session_state.setdefault(KEY + "play_allowance", Allowance(PLAY_SECONDS))
 
 
 def _toolbar(run: Run) -> None:
@@ -511,6 +558,9 @@ def _toolbar(run: Run) -> None:
     if c1.button("Step", icon=":material/skip_next:", shortcut="Right", disabled=playing, width="stretch",
                  help="One update (keyboard: →)"):
         train(run, 1)
+    stopped = st.session_state.pop(KEY + "play_stopped", None) if not playing else None
+    if stopped:
+        st.warning(stopped, icon=":material/timer:")
     c2.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
               width="stretch", disabled=run.stopped and not playing, on_click=_set_playing, args=(not playing,),
               help="Train continuously, redrawn more than ten times a second")
@@ -799,7 +849,9 @@ def replay_link(run: Run) -> None:
         st.warning(f"The link's hand-set weights could not be used: {err}.", icon=":material/link_off:")
     track = tuple(int(link.get(KEY + k, 1)) - 1 for k in ("t_layer", "t_row", "t_col"))  # type: ignore[call-overload]
     try:
-        run.retrack(track)  # type: ignore[arg-type]
+        cut = run.retrack(track, SERVER)  # type: ignore[arg-type]
+        if cut:
+            st.warning(cut, icon=":material/timer:")
         st.session_state[KEY + "track"] = track
         for k, v in zip(("t_layer", "t_row", "t_col"), track, strict=True):
             st.session_state[KEY + k] = v + 1
@@ -817,7 +869,10 @@ def replay_link(run: Run) -> None:
         if edits:  # the hand-set weights at the steps they were set, then the steps between them
             try:
                 with st.spinner(f"Replaying the linked run with {len(edits)} hand-set weight(s)…"):
-                    run.replay(edits, min(steps, allowed))
+                    run.check_budget(min(steps, allowed), SERVER)
+                    cut = run.replay(edits, min(steps, allowed), SERVER)
+                if cut:
+                    st.warning(cut, icon=":material/timer:")
             except ConfigError as err:
                 st.warning(f"The link's hand-set weights could not be replayed: {err}.", icon=":material/link_off:")
         elif steps:

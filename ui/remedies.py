@@ -164,6 +164,8 @@ def _comparison() -> None:
         return
     about, outcomes = stored
     st.subheader("Side by side")
+    if outcomes[0].cut:
+        st.warning(outcomes[0].cut, icon=":material/timer:")
     st.caption(f"Baseline: {about} (a run that overflows to inf or NaN stops there).")
     st.table(pd.DataFrame(cc.summary_rows(outcomes)), hide_index=True)  # HTML: a verdict wraps, it is never cut
     ui.chart(cc.loss_overlay(outcomes))
@@ -183,6 +185,8 @@ def _ranking() -> None:
         return
     about, (base, rows) = ranked
     st.subheader("Which fix works? Every remedy alone")
+    if base.cut:
+        st.warning(base.cut, icon=":material/timer:")
     b = base.baseline_loss
     guess = f"a constant guess scores {fmt_g(b)}" if b == b else "this task has no constant-guess baseline"
     st.caption(f"Baseline: {about}: {loss_text(base)}; {guess}. **Cures it**: trains (final loss under "

@@ -16,7 +16,7 @@ from core.charts import recurrent as rc
 from core.numbers import fmt, sig
 from core.recurrent.matrix import W_INIT_LABELS, gradient_through_time, init_w_rec
 from core.recurrent.scalar import MAX_T, RNN_ACTIVATIONS, derive, scalar_chain
-from core.recurrent.sequence import MAX_SEQ_STEPS, TASK_LABELS, SeqConfig, SeqConfigError, SeqRun
+from core.recurrent.sequence import MAX_SEQ_STEPS, TASK_LABELS, SeqConfig, SeqConfigError, SeqRun, train_together
 from core.training.remedies import REMEDIES
 from ui.page import one_torch_thread
 
@@ -195,15 +195,13 @@ def rnn_lstm_section() -> None:
     if step or train or replay:
         total = replay or (1 if step else int(n))
         bar = st.progress(0.0, text="Training")
-        deadline, cut = SERVER.deadline(), None
-        try:
-            for i, run in enumerate((rnn, lstm)):
-                label = "RNN" if i == 0 else "LSTM"
+        cut = None
 
-                def report(done: int, total_: int, label=label, i=i) -> None:
-                    if done == total_ or done % max(1, total_ // 50) == 0:
-                        bar.progress((i * total_ + done) / (2 * total_), text=f"{label}: step {done:,} of {total_:,}")
-                cut = run.run(total, report, deadline) or cut
+        def report(done: int, total_: int) -> None:
+            if done == total_ or done % max(1, total_ // 50) == 0:
+                bar.progress(done / total_, text=f"RNN and LSTM in turn: step {done:,} of {total_:,}")
+        try:
+            cut = train_together((rnn, lstm), total, report, SERVER)
         except SeqConfigError as err:
             st.error(str(err), icon=":material/warning:")
         bar.empty()
@@ -217,10 +215,11 @@ def rnn_lstm_section() -> None:
         if run.stopped:
             st.error(f"{run.kind.upper()}: {run.stopped}", icon=":material/warning:")
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("training steps", f"{rnn.steps:,}")
-    window = max(1, min(20, rnn.steps // 5))
-    m2.metric("RNN loss (recent mean)", sig(sum(rnn.losses[-window:]) / window, 4))
-    m3.metric("LSTM loss (recent mean)", sig(sum(lstm.losses[-window:]) / window, 4))
+    m1.metric("training steps", f"{rnn.steps:,}" if rnn.steps == lstm.steps else f"RNN {rnn.steps:,} · LSTM {lstm.steps:,}")
+    for col, run in ((m2, rnn), (m3, lstm)):  # each model's own recent steps; no loss for a model that did not train
+        window = max(1, min(20, run.steps // 5))
+        col.metric(f"{run.kind.upper()} loss (recent mean)",
+                   sig(sum(run.losses[-window:]) / window, 4) if run.steps else "not trained")
     m4.metric("no memory (best constant guess)", sig(rnn.chance_loss(), 4))
     first = st.toggle("show the first training step instead of the latest", key=K + "first")
     left, right = st.columns(2)

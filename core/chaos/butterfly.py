@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from core.budget import UNLIMITED, Budget
+from core.budget import UNLIMITED, Budget, Deadline
 from core.numbers import sig
 from core.training.config import ConfigError, TrainConfig
 from core.training.data import make_dataset
@@ -38,6 +38,7 @@ class Butterfly:
     lyapunov: float  # λ per step (NaN if too few points)
     fit: tuple[int, int]  # steps used for the fit (inclusive)
     stopped_at: int | None  # first step where either run became non-finite
+    cut: str | None = None  # set when the caller's time limit stopped the pair: how far it got and what to do
 
     @property
     def loss_diff(self) -> np.ndarray:
@@ -74,7 +75,11 @@ def lyapunov_fit(distance: np.ndarray, scale: float) -> tuple[float, tuple[int, 
 
 
 def butterfly(config: TrainConfig, eps: float, steps: int, perturb: str = "weights", seed: int = 1,
-              on_progress: Callable[[int, int], None] | None = None, budget: Budget = UNLIMITED) -> Butterfly:
+              on_progress: Callable[[int, int], None] | None = None, budget: Budget = UNLIMITED,
+              deadline: Deadline | None = None) -> Butterfly:
+    """Two copies of `config` (in float64), the second moved by ε, trained side by side for up to `steps` steps
+    within the caller's `budget` (work, memory, turns at the CPU) and `deadline` (by default the budget's own;
+    pass a portion of one to share it between pairs)."""
     if not (EPS_RANGE[0] <= eps <= EPS_RANGE[1]):
         raise ConfigError(f"ε must be between {sig(EPS_RANGE[0])} and {sig(EPS_RANGE[1])}.")
     if not 1 <= steps <= MAX_BUTTERFLY_STEPS:
@@ -92,20 +97,26 @@ def butterfly(config: TrainConfig, eps: float, steps: int, perturb: str = "weigh
         g = np.random.default_rng(seed)
         d = g.standard_normal(data.x.shape)
         b = Run(config, dataset=replace(data, x=data.x + eps * d / np.linalg.norm(d)))
-    distance, loss_a, loss_b, stopped = [_distance(a, b)], [], [], None
-    deadline = budget.deadline()
-    for k in range(steps):
-        if deadline.expired:
-            break
-        ia, ib = a.step(), b.step()
-        loss_a.append(ia.loss)
-        loss_b.append(ib.loss)
-        distance.append(_distance(a, b))
-        if on_progress is not None:
-            on_progress(k + 1, steps)
-        if ia.nonfinite is not None or ib.nonfinite is not None:
-            stopped = k + 1
-            break
+    for run in (a, b):
+        run.check_budget(steps, budget)  # each copy's memory (both are alive together: twice the session's share)
+    distance, loss_a, loss_b, stopped, cut = [_distance(a, b)], [], [], None, None
+    deadline = deadline or budget.deadline()
+    with budget.turns(2 * a.work(steps)) as turn:
+        for k in range(steps):
+            if k and deadline.expired:
+                cut = (f"stopped after {k:,} of {steps:,} steps: its share of the {deadline.seconds:g} s one request "
+                       f"may run on a shared server; ask for at most {k:,} steps to see it finish")
+                break
+            turn()
+            ia, ib = a.step(), b.step()
+            loss_a.append(ia.loss)
+            loss_b.append(ib.loss)
+            distance.append(_distance(a, b))
+            if on_progress is not None:
+                on_progress(k + 1, steps)
+            if ia.nonfinite is not None or ib.nonfinite is not None:
+                stopped = k + 1
+                break
     distance = np.array(distance)
     lam, fit = lyapunov_fit(distance, _param_norm(a) if math.isfinite(_param_norm(a)) else 1.0)
-    return Butterfly(eps, perturb, distance, np.array(loss_a), np.array(loss_b), lam, fit, stopped)
+    return Butterfly(eps, perturb, distance, np.array(loss_a), np.array(loss_b), lam, fit, stopped, cut)

@@ -19,9 +19,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.budget import Deadline
+from core.budget import UNLIMITED, Budget, Deadline
 from core.numbers import sig
 from core.training.clipping import clip_gradients
+from core.training.config import ConfigError
 
 TASKS = ("adding", "first_token")
 TASK_LABELS = {"adding": "adding problem (sum of the two marked numbers)",
@@ -220,3 +221,50 @@ class SeqRun:
     def chance_loss(self) -> float:
         """The loss of the best memoryless guess: 1/6 for adding (predict 1), ln K for recall."""
         return 1 / 6 if self.config.task == "adding" else math.log(N_SYMBOLS)
+
+
+#: numbers alive at a step's peak per time step × sample × unit (measured with the resident size of a process:
+#: RNN 4.7–5.8, LSTM 19–23 with its four gates, cell state and their gradients)
+STEP_FLOATS = {"rnn": 6, "lstm": 23}
+
+
+def step_bytes(kind: str, config: SeqConfig) -> int:
+    """The memory one training step of an `nn.RNN` or `nn.LSTM` uses at its peak (unrolled through every time step)."""
+    return STEP_FLOATS[kind] * config.seq_len * config.batch_size * config.hidden * 4
+
+
+def train_together(runs: tuple[SeqRun, ...], n: int, on_step=None, budget: Budget = UNLIMITED) -> str | None:
+    """Train every run for up to n steps, taking their steps in turn, so that a time limit leaves each model with
+    as many steps as the others (a fair share, whatever one step of each costs). `on_step(done, n)` after each
+    round. Returns None, or a sentence naming each model's own steps when the caller's budget stopped them. A step
+    larger than the budget's memory per request is refused before any work, with the batch size that fits."""
+    if not 1 <= n <= MAX_SEQ_STEPS:
+        raise SeqConfigError(f"run between 1 and {MAX_SEQ_STEPS:,} steps at a time")
+    config = runs[0].config
+    heaviest = max(STEP_FLOATS[run.kind] for run in runs)
+    fits = (budget.request_bytes or 0) // (heaviest * config.seq_len * config.hidden * 4)
+    try:
+        budget.check_memory(max(step_bytes(run.kind, config) for run in runs), 0,
+                            lambda: (f"lower the batch size from {config.batch_size:,} to at most {fits:,}" if fits
+                                     else "lower the sequence length or the hidden size"), str)
+    except ConfigError as err:
+        raise SeqConfigError(str(err)) from err
+    deadline = budget.deadline()
+    start = [run.steps for run in runs]
+    with budget.turns(float("inf")) as turn:  # recurrent nets: long work
+        for i in range(n):
+            live = [run for run in runs if not run.stopped and run.steps < MAX_SEQ_STEPS]
+            if not live:
+                break
+            if i and deadline.expired:
+                done = ", ".join(f"the {run.kind.upper()} {run.steps - s:,}" for run, s in zip(runs, start, strict=True))
+                return (f"Stopped after {i:,} of {n:,} steps ({done} this time): one request may run for at most "
+                        f"{deadline.seconds:g} s on a shared server, shared by the models in turn. What was trained is "
+                        "kept; train again to continue.")
+            for run in live:
+                turn()
+                run.step()
+            if on_step is not None:
+                on_step(i + 1, n)
+    return None
+

@@ -334,6 +334,14 @@ class Recorder:
                     exact = _row_norms(h_grads[layer].detach().reshape(1, -1).numpy())[0]
                     self._exact_h.append((k, int(layer), float(exact)))
 
+    def release(self) -> None:
+        """Drop, after a flush, what only a step in progress needs: the scratch the h_l and ∂L/∂h_l are stacked
+        into and the last step's tensors (the weight gradients stay: they are the parameters' .grad). The next
+        step allocates the scratch again."""
+        self.flush()
+        self.hidden_shape, self._scratch = None, None
+        self.last_tensors = ()
+
     def _hidden_rows(self, p: int) -> tuple[np.ndarray, np.ndarray]:
         """(p, L) ‖∂L/∂h_l‖ and (p, L) fraction of saturated (sigmoid, tanh) or dead (ReLU) units per layer.
 
@@ -395,7 +403,7 @@ class Recorder:
         checked = rows[:, : 2 + L1 + L + L1]  # loss, norms of gradients and weights
         if self.nonfinite is None and not np.isfinite(checked).all():
             k = int(np.flatnonzero(~np.isfinite(checked).all(axis=1))[0])
-            if k == p - 1:  # the step just taken: find the tensor
+            if k == p - 1 and self.last_tensors:  # the step just taken: find the tensor
                 self.nonfinite = self._locate(first + k + 1, *self.last_tensors, self.snap[k + 1])
             else:  # an earlier step of the batch: its norms say where
                 self.nonfinite = self._from_norms(first + k + 1, rows[k])

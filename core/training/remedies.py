@@ -19,6 +19,7 @@ from core.budget import UNLIMITED, Budget
 from core.numbers import sig
 from core.training.config import ConfigError, TrainConfig
 from core.training.diagnosis import TRAINED, Diagnosis, diagnose_run, final_loss
+from core.training.memory import lower_kept, lower_peak
 from core.training.trainer import Run
 
 
@@ -193,6 +194,7 @@ class Outcome:
     remedies: tuple[str, ...]
     run: Run
     diagnosis: Diagnosis
+    cut: str | None = None  # set when the caller's time limit stopped the comparison (the same in every outcome)
 
     @property
     def diverged_at(self) -> int | None:
@@ -235,45 +237,48 @@ def with_remedies(config: TrainConfig, keys: tuple[str, ...], settings: dict[str
     return config.validated()
 
 
-def train_variant(label: str, config: TrainConfig, keys: tuple[str, ...], steps: int,
-                  on_step: Callable[[], None] | None = None, csv_bytes: bytes | None = None,
-                  settings: dict[str, float] | None = None) -> Outcome:
-    run = Run(with_remedies(config, keys, settings), csv_bytes)
-    for _ in range(steps):
-        info = run.step()
-        if on_step is not None:
-            on_step()
-        if info.nonfinite is not None:
-            break
-    return Outcome(label, keys, run, diagnose_run(run))
-
-
 def compare(baseline: TrainConfig, variants: list[tuple[str, tuple[str, ...]]], steps: int,
             on_progress: Callable[[int, int], None] | None = None, csv_bytes: bytes | None = None,
             settings: dict[str, float] | None = None, budget: Budget = UNLIMITED) -> list[Outcome]:
     """Train the baseline and each variant for `steps` steps on the same data and seed (within the caller's
-    `budget` of work, none by default).
+    `budget` of work, memory and time, none by default).
 
     The seed fixes the initial weights, so every variant whose architecture matches the baseline's starts
-    from the very same W (batch norm adds no random numbers, weight norm reparametrises the same W).
+    from the very same W (batch norm adds no random numbers, weight norm reparametrises the same W). The runs take
+    their steps in turn, so that a time limit stops every one of them at the same step (each outcome's `cut` says
+    where), and a run that overflows stops while the others go on.
     """
     total = steps * (1 + len(variants))
     budget.check_work(baseline.depth, baseline.width, steps, 1 + len(variants))
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if on_progress is not None:
-            on_progress(done, total)
-
-    outcomes = [train_variant("baseline", baseline, (), steps, tick, csv_bytes)]
-    for label, keys in variants:
-        outcomes.append(train_variant(label, baseline, keys, steps, tick, csv_bytes, settings))
-        done = len(outcomes) * steps  # a diverged run stops early: keep the bar honest
-        if on_progress is not None:
-            on_progress(done, total)
-    return outcomes
+    labels = ["baseline"] + [label for label, _ in variants]
+    keys = [()] + [k for _, k in variants]
+    runs = [Run(with_remedies(baseline, k, settings) if k else baseline, csv_bytes) for k in keys]
+    need = [run.footprint(steps) for run in runs]
+    data = runs[0].dataset
+    shape = {"n_in": data.n_features, "n_out": data.n_outputs, "n_samples": data.n}
+    budget.check_memory(max(f.step for f in need), sum(f.kept for f in need),
+                        lambda: lower_peak(baseline, budget.request_bytes or 0, **shape),
+                        lambda: lower_kept(baseline, budget.session_bytes or 0, 0, len(runs), **shape))
+    for run, f in zip(runs, need, strict=True):
+        budget.claim(run, f.kept, "compare fewer variants or a smaller network")
+    deadline, cut = budget.deadline(), None
+    with budget.turns(sum(run.work(steps) for run in runs)) as turn:
+        for k in range(steps):
+            if k and deadline.expired:
+                cut = (f"Stopped after {k:,} of {steps:,} steps per run: one request may run for at most "
+                       f"{budget.seconds:g} s on a shared server, and the {len(runs)} runs share it. Every run is "
+                       f"shown at step {k:,}; ask for at most {k:,} steps, or compare fewer variants, to see them "
+                       "finish.")
+                break
+            for run in runs:
+                if not run.stopped:
+                    turn()
+                    run.step()
+            if on_progress is not None:
+                on_progress(sum(steps if run.stopped else run.steps_done for run in runs), total)
+    for run in runs:
+        run.release()
+    return [Outcome(label, k, run, diagnose_run(run), cut) for label, k, run in zip(labels, keys, runs, strict=True)]
 
 
 #: how a remedy fared, best first

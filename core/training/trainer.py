@@ -19,10 +19,11 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from core.budget import UNLIMITED, Budget
+from core.budget import UNLIMITED, Budget, Deadline
 from core.training.clipping import clip_gradients
 from core.training.config import MAX_STEPS, ConfigError, TrainConfig
 from core.training.data import Dataset, make_dataset
+from core.training.memory import Footprint, footprint, lower_kept, lower_peak
 from core.training.network import MLP, build
 from core.training.recorder import History, NonFinite, Recorder
 
@@ -126,6 +127,7 @@ class Run:
         self._initial = self._snapshot()
         self.track = self._check_track(track)
         self.edits: list[Edit] = []
+        self._retrack: tuple[Run, int] | None = None  # a replay that follows another weight: (replay, its target)
         self._reset_records()
 
     # ------------------------------------------------------------------ state
@@ -221,6 +223,7 @@ class Run:
         """Rewind to the very same initial weights, data order and optimiser state; forget the history."""
         self._restore(self._initial)
         self.edits = []
+        self._retrack = None
         self._reset_records()
 
     @property
@@ -280,26 +283,74 @@ class Run:
         self._initial = self._snapshot()
         self.recorder.begin()
 
-    def retrack(self, track: tuple[int, int, int]) -> None:
-        """Follow another weight in the ledger: replay the run from the start (it is deterministic)."""
+    def retrack(self, track: tuple[int, int, int], budget: Budget = UNLIMITED) -> str | None:
+        """Follow another weight in the ledger: replay the run from the start (it is deterministic) within the
+        caller's budget. Returns None when the ledger is complete, else a sentence saying how far the replay got;
+        `continue_retrack` goes on from there (the ledger of the steps not yet replayed is NaN until then)."""
         track = self._check_track(track)
         if track == self.track:
-            return
-        replay = Run(self.config, self.csv_bytes, track, dataset=self.dataset)
-        replay.replay(self.edits, self.steps_done)
-        self.history.set_column("tracked", replay.history.arrays()["tracked"])
+            return self.continue_retrack(budget) if self._retrack is not None else None
+        target = self.steps_done
+        if target:
+            self.check_budget(target, budget, replay=True)
+            self.history.arrays()["tracked"][:] = np.nan  # a view of the history's rows
+            self._retrack = (Run(self.config, self.csv_bytes, track, dataset=self.dataset), target)
         self.track = track
         self.recorder.follow(*track)
+        return self.continue_retrack(budget) if target else None
 
-    def replay(self, edits: list[Edit], steps: int) -> None:
+    @property
+    def ledger_replayed(self) -> int | None:
+        """While a retrack is under way: the steps (from the first) whose ledger is replayed; None when complete.
+        Steps after the retrack's start are recorded with the new weight anyway."""
+        return None if self._retrack is None else self._retrack[0].steps_done
+
+    def ledger_known(self, step: int) -> bool:
+        """Whether the tracked weight's ledger at `step` (1-based) is recorded or replayed."""
+        if self._retrack is None:
+            return True
+        replay, target = self._retrack
+        return step <= replay.steps_done or step > target
+
+    def continue_retrack(self, budget: Budget = UNLIMITED) -> str | None:
+        """Go on with an unfinished retrack; None when the ledger is complete, else how far it got."""
+        if self._retrack is None:
+            return None
+        replay, target = self._retrack
+        start = replay.steps_done
+        cut = replay.replay(self.edits, target, budget)
+        done = replay.steps_done
+        self.history.arrays()["tracked"][start:done] = replay.history.arrays()["tracked"][start:done]
+        if cut is None or replay.stopped:
+            self._retrack = None
+            return None
+        return (f"The ledger of the weight you follow is replayed for steps 1–{done:,} of {target:,}: one request "
+                f"may run for at most {budget.seconds:g} s on a shared server. Continue the replay to go on.")
+
+    def replay(self, edits: list[Edit], steps: int, budget: Budget = UNLIMITED) -> str | None:
+        """Train up to `steps` steps (from where the run stands) setting the hand-set `edits` at their steps, within
+        the caller's budget. Returns None when done (or stopped by inf/NaN), else a sentence saying how far it got;
+        calling it again goes on."""
         pending = sorted(edits, key=lambda e: e.step)
-        for i in range(steps):
-            for e in [e for e in pending if e.step == i]:
+        deadline = budget.deadline()
+        first = self.steps_done
+        with budget.turns(self.work(steps - first)) as turn:
+            while self.steps_done < steps:
+                if deadline.expired and self.steps_done > first:
+                    return deadline.message(self.steps_done, steps)
+                turn()
+                for e in [e for e in pending if e.step == self.steps_done]:
+                    self.set_weight(e.layer, e.row, e.col, e.value)
+                if self.step().nonfinite is not None:
+                    break
+        if self.steps_done >= steps or self.stopped:
+            for e in [e for e in pending if e.step >= steps and not self._has_edit(e)]:
                 self.set_weight(e.layer, e.row, e.col, e.value)
-            if self.step().nonfinite is not None:
-                break
-        for e in [e for e in pending if e.step >= steps]:
-            self.set_weight(e.layer, e.row, e.col, e.value)
+        self.release()
+        return None
+
+    def _has_edit(self, edit: Edit) -> bool:
+        return any(e == edit for e in self.edits)
 
     # ------------------------------------------------------------------ training
 
@@ -360,6 +411,7 @@ class Run:
             return StepInfo(self.steps_done, math.nan, self.recorder.nonfinite)
         if self.steps_done >= MAX_STEPS:
             raise ConfigError(f"A run records at most {MAX_STEPS:,} steps; press Reset to start again.")
+        self.recorder.last_tensors = ()  # the previous step's h_l and ∂L/∂h_l: not alive beside this step's
         xb, yb = self._next_batch()
         if self._flat_grad is None:  # weight normalisation: ∂L/∂W_l asked of autograd beside ∂L/∂θ
             out, hidden, data_loss, loss, p_grads, w_grads, h_grads, units = self._gradients(xb, yb)
@@ -389,27 +441,62 @@ class Run:
         """∂L/∂W_l of the last step (after clipping), or None before the first step."""
         return self.recorder.last_weight_grads()
 
-    def run(self, n: int, on_progress=None, budget: Budget = UNLIMITED) -> StepInfo | None:
+    def footprint(self, steps: int) -> Footprint:
+        """The bytes this run uses once `steps` steps are recorded (see core.training.memory)."""
+        return footprint(self.config, steps, self.dataset.n_features, self.dataset.n_outputs, self.dataset.n)
+
+    def check_budget(self, n: int, budget: Budget, replay: bool = False) -> None:
+        """Refuse, before any work and with what to lower, n more steps (or a replay of n steps beside this run)
+        that the budget's work or memory caps do not allow."""
+        if not replay:
+            budget.check_work(self.config.depth, self.config.width, n)
+        shape = {"n_in": self.dataset.n_features, "n_out": self.dataset.n_outputs, "n_samples": self.dataset.n}
+        total = self.steps_done + n if not replay else n
+        mine = self.footprint(self.steps_done).kept if replay else 0  # a replay is a second run beside this one
+        need = self.footprint(total)
+        cap = None if budget.session_bytes is None else budget.session_bytes - mine
+        budget.check_memory(need.step, need.kept + mine,
+                            lambda: lower_peak(self.config, budget.request_bytes or 0, **shape),
+                            lambda: lower_kept(self.config, cap or 0, 0 if replay else self.steps_done,
+                                               2 if replay else 1, **shape))
+        budget.claim(self, need.kept + mine, "lower the width or the depth")
+
+    def work(self, steps: int) -> float:
+        """Floating-point operations of `steps` steps, roughly: forward and backward, 6 per weight and sample."""
+        return 6.0 * self.recorder.n_weights * min(self.config.batch_size, self.dataset.n) * steps
+
+    def release(self) -> None:
+        """Drop what only a step in progress needs (the recorder's stacked buffer, the last step's activations and
+        ∂L/∂h_l); called at the end of every run, so that a session keeps only its run between requests."""
+        self.recorder.release()
+
+    def run(self, n: int, on_progress=None, budget: Budget = UNLIMITED, seconds: float | None = None
+            ) -> StepInfo | None:
         """Up to n steps; stops early at the first non-finite step. `on_progress(done, n)` after each step.
 
-        `budget` is the caller's cap on work and wall time (the app passes the shared server's; none by default).
+        `budget` is the caller's cap on work, memory and wall time, and its turns at the CPU (the app passes the
+        shared server's; none by default). `seconds`: stop, without a word, after this long (one Play tick);
+        at least one step is always taken.
         """
         if not 1 <= n <= MAX_STEPS:
             raise ConfigError(f"Run between 1 and {MAX_STEPS:,} steps at a time.")
         n = min(n, MAX_STEPS - self.steps_done)
         if n <= 0:
             raise ConfigError(f"This run has recorded the maximum of {MAX_STEPS:,} steps; press Reset to start again.")
-        budget.check_work(self.config.depth, self.config.width, n)
+        self.check_budget(n if seconds is None else 1, budget)  # a tick takes a few steps, each checked by the next
         deadline = budget.deadline()
+        tick = Deadline(seconds)
         info, cut = None, None
-        for i in range(n):
-            info = self.step()
-            if on_progress is not None:
-                on_progress(i + 1, n)
-            if info.nonfinite is not None:
-                break
-            if deadline.expired and i + 1 < n:
-                cut = deadline.message(i + 1, n)
-                break
-        self.recorder.flush()
+        with budget.turns(self.work(n)) as turn:
+            for i in range(n):
+                turn()
+                info = self.step()
+                if on_progress is not None:
+                    on_progress(i + 1, n)
+                if info.nonfinite is not None or tick.expired:
+                    break
+                if deadline.expired and i + 1 < n:
+                    cut = deadline.message(i + 1, n)
+                    break
+        self.release()
         return StepInfo(self.steps_done, info.loss, self.nonfinite, cut) if info else None
