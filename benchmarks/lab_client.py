@@ -62,7 +62,8 @@ class Visitor:
     metrics: dict[str, str] = field(default_factory=dict)  # by label: the value shown
     exceptions: list[str] = field(default_factory=list)  # a traceback drawn on the page
     runs_finished: int = 0  # script or fragment runs that ended successfully
-    updates: list[tuple[float, str, str]] = field(default_factory=list)  # (time, Steps, Loss) at each run's end
+    updates: list[tuple[float, str, str]] = field(default_factory=list)  # (time, Steps, Loss) when a run drew both
+    _fresh: set = field(default_factory=set)  # metrics drawn since the last run ended
     recent: collections.deque = field(default_factory=lambda: collections.deque(maxlen=200))  # (time, message kind)
     _ws: object = None
     _reader: asyncio.Task | None = None
@@ -216,8 +217,14 @@ class Visitor:
             for fragment in msg.stop_auto_rerun.fragment_ids:
                 if (timer := self._timers.pop(fragment, None)) is not None:
                     timer.cancel()
-        elif kind == "script_finished" and msg.script_finished in (SCRIPT_DONE, FRAGMENT_DONE):
+        elif kind == "script_finished" and {"Steps", "Loss"} <= self._fresh:
+            # What a browser now shows: both numbers of this run arrived. A run whose end message was still
+            # queued when the next run started is reported FINISHED_EARLY_FOR_RERUN, but its drawn elements were
+            # sent and stay on screen; one whose elements were dropped before they were sent counts for nothing.
             self.updates.append((time.perf_counter(), self.metrics.get("Steps", ""), self.metrics.get("Loss", "")))
+        if kind == "script_finished":
+            self._fresh.clear()
+        if kind == "script_finished" and msg.script_finished in (SCRIPT_DONE, FRAGMENT_DONE):
             async with self._finished:
                 self.runs_finished += 1
                 # The frontend forgets cached messages no run has used for max_cached_message_age runs.
@@ -228,6 +235,7 @@ class Visitor:
         kind = element.WhichOneof("type")
         if kind == "metric":
             self.metrics[element.metric.label] = element.metric.body
+            self._fresh.add(element.metric.label)
         elif kind == "exception":
             self.exceptions.append(f"{element.exception.type}: {element.exception.message}")
         elif kind in ("button", "number_input", "slider", "selectbox", "checkbox", "text_input"):

@@ -33,23 +33,28 @@ def _mb(n: float) -> str:
 
 
 class Deadline:
-    """`expired` turns true `seconds` after creation; with `seconds=None` it never does."""
+    """`expired` turns true `seconds` after creation; with `seconds=None` it never does.
 
-    def __init__(self, seconds: float | None = None, end: float | None = None):
+    `cpu=True` counts this thread's CPU time instead of the wall clock: a Play tick trains for so much of the
+    processor's work whether it has the core alone or shares it with a class playing at once (on the wall clock,
+    thirty sessions' ticks would each train one step and spend the rest of their time drawing)."""
+
+    def __init__(self, seconds: float | None = None, end: float | None = None, cpu: bool = False):
         self.seconds = seconds
-        self.end = end if end is not None else None if seconds is None else time.monotonic() + seconds
+        self.clock = time.thread_time if cpu else time.monotonic
+        self.end = end if end is not None else None if seconds is None else self.clock() + seconds
 
     @property
     def expired(self) -> bool:
-        return self.end is not None and time.monotonic() > self.end
+        return self.end is not None and self.clock() > self.end
 
     def portion(self, parts: int) -> Deadline:
         """A deadline for 1/`parts` of the time left (the next of `parts` jobs gets its fair share; the last gets
         all that is left). Its `seconds` stays the whole request's, which is what its messages name."""
         if self.end is None:
             return self
-        now = time.monotonic()
-        return Deadline(self.seconds, now + max(0.0, self.end - now) / max(1, parts))
+        now = self.clock()
+        return Deadline(self.seconds, now + max(0.0, self.end - now) / max(1, parts), self.clock is time.thread_time)
 
     def message(self, done: int, asked: int) -> str:
         return (f"Stopped after {done:,} of {asked:,} steps: one request may run for at most {self.seconds:g} s on "

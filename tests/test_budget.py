@@ -14,7 +14,7 @@ import pytest
 
 from core import budget as budget_module
 from core.app.limits import SERVER
-from core.budget import Allowance, Budget, Cores, MemoryPool
+from core.budget import Allowance, Budget, Cores, Deadline, MemoryPool
 from core.training.config import ConfigError, TrainConfig
 from core.training.trainer import Run
 from tests.test_deep_links import open_with
@@ -191,8 +191,11 @@ def test_a_session_keeping_too_much_is_told_how_many_steps_fit():
 def test_a_run_releases_its_scratch_between_requests():
     run = Run(TrainConfig(depth=4, width=32, n_samples=512, batch_size=512))
     run.run(3)
-    assert run.recorder._hidden is None and len(run.recorder.last_tensors) == 1  # only the weight gradients
-    assert run.last_weight_grads is not None
+    assert run.recorder._scratch is None and run.recorder.last_tensors == ()  # no h_l, ∂L/∂h_l or step tensors
+    grads = run.last_weight_grads  # the last step's ∂L/∂W_l are kept (one flat copy)
+    assert [g.shape for g in grads] == [tuple(w.shape) for w in run.weights]
+    np.testing.assert_array_equal(np.concatenate([g.ravel() for g in grads]),
+                                  np.concatenate([w.grad.numpy().ravel() for w in run.weights]))
     run.run(2)
     assert run.steps_done == 5
 
@@ -274,3 +277,16 @@ def test_recurrent_nets_too_large_for_one_request_are_refused_with_the_batch_tha
     fits = int(str(err.value).rsplit(" ", 1)[-1].rstrip("."))
     assert step_bytes("lstm", config.with_(batch_size=fits)) <= SERVER.request_bytes
     assert step_bytes("lstm", config.with_(batch_size=fits + 1)) > SERVER.request_bytes
+
+
+def test_a_play_tick_counts_its_own_processor_time_not_its_wait_for_a_turn():
+    """Thirty sessions playing at once wait for their turns; on the wall clock each tick would train one step and
+    spend the rest drawing. The tick's deadline counts this thread's CPU time: waiting does not use it up, work does."""
+    tick = Deadline(0.05, cpu=True)
+    time.sleep(0.12)  # waiting (for the GIL, for a turn) costs this thread no processor time
+    assert not tick.expired
+    end = time.thread_time() + 0.06
+    while time.thread_time() < end:
+        pass
+    assert tick.expired
+    assert Deadline(0.01).clock is time.monotonic  # a request's own limit stays on the wall clock

@@ -475,7 +475,8 @@ class Run:
         """Up to n steps; stops early at the first non-finite step. `on_progress(done, n)` after each step.
 
         `budget` is the caller's cap on work, memory and wall time, and its turns at the CPU (the app passes the
-        shared server's; none by default). `seconds`: stop, without a word, after this long (one Play tick);
+        shared server's; none by default). `seconds`: stop, without a word, after this much of this thread's CPU time
+        (one Play tick);
         at least one step is always taken.
         """
         if not 1 <= n <= MAX_STEPS:
@@ -485,7 +486,7 @@ class Run:
             raise ConfigError(f"This run has recorded the maximum of {MAX_STEPS:,} steps; press Reset to start again.")
         self.check_budget(n if seconds is None else 1, budget)  # a tick takes a few steps, each checked by the next
         deadline = budget.deadline()
-        tick = Deadline(seconds)
+        tick = Deadline(seconds, cpu=True)  # this thread's processor time: the same work however busy the server
         info, cut = None, None
         with budget.turns(self.work(n)) as turn:
             for i in range(n):
