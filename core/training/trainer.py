@@ -497,7 +497,7 @@ class Run:
                 if info.nonfinite is not None or tick.expired:
                     break
                 if deadline.expired and i + 1 < n:
-                    cut = deadline.message(i + 1, n)
+                    cut = deadline.message(i + 1, n) if seconds is None else None  # a tick's end is no cut
                     break
         self.release()
         return StepInfo(self.steps_done, info.loss, self.nonfinite, cut) if info else None
