@@ -8,6 +8,7 @@ process that holds it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import os
 import re
@@ -28,6 +29,13 @@ spec = importlib.util.spec_from_file_location("lab_client", ROOT / "benchmarks" 
 lab_client = importlib.util.module_from_spec(spec)
 sys.modules.setdefault("lab_client", lab_client)  # its dataclasses look their module up
 spec.loader.exec_module(lab_client)
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop running in this one
+    when the whole suite runs in one process."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def shown_after_100(seed: int) -> dict[str, str]:
@@ -70,7 +78,7 @@ def test_two_websocket_sessions_each_see_their_own_run(app_url):
             await asyncio.gather(*(v.close() for v in visitors))
 
     url = app_url  # the real server the browser tests share
-    shown, exceptions, queries = asyncio.run(asyncio.wait_for(scenario(), 240))
+    shown, exceptions, queries = run_async(asyncio.wait_for(scenario(), 240))
     assert shown == expected
     assert exceptions == [[], []]
     assert [f"lab_seed={s}" in q and "lab_steps=100" in q for s, q in zip(seeds, queries, strict=True)] == [True, True]
@@ -127,7 +135,7 @@ def test_replicas_behind_haproxy_keep_each_session_on_its_replica():
             await asyncio.gather(*(v.close() for v in visitors))
 
     try:
-        first, shown, again, stray_session = asyncio.run(asyncio.wait_for(scenario(), 300))
+        first, shown, again, stray_session = run_async(asyncio.wait_for(scenario(), 300))
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         code = proc.wait(60)
