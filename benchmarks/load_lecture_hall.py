@@ -14,7 +14,8 @@ Loopback only by default; at most 300 sessions and 15 minutes.
    100 steps / the time until the last one saw its result).
 2. All press **Play**: the client does what the browser does with the fragment's `run_every` (a rerun request
    every interval, which the server folds while one is pending). Printed: updates per second each student
-   receives (a finished fragment run with new numbers), training steps per second, per student and in all,
+   receives (a run whose Steps and Loss both arrived: what a browser shows, also when Streamlit reports the run
+   as finished early because the next tick had started), training steps per second, per student and in all,
    and the longest time a student waited for new numbers. Then everyone leaves (closes the connection).
 3. No student sees another's numbers: every number a student was shown (Steps, Loss, ‖∂L/∂W‖ and the largest
    ‖W_l‖ after Run; Steps and Loss after every Play update) is compared with a headless `core` run with that
