@@ -10,11 +10,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from scripts.serve_replicas import wait_healthy  # the same health wait as the replicas behind HAProxy
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -50,17 +50,10 @@ def streamlit_server(log: Path, timeout: float = 60, extra: tuple[str, ...] = ()
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start; log:\n{log.read_text()}")
-            time.sleep(0.2)
+        try:
+            wait_healthy(url, proc, timeout, "streamlit")
+        except RuntimeError as err:
+            raise RuntimeError(f"{err}; log:\n{log.read_text()}") from None
         yield url, proc
     finally:
         proc.terminate()
