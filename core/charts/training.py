@@ -147,9 +147,9 @@ def loss_chart(loss: np.ndarray, nonfinite_step: int | None, current: int | None
 
 @cache
 def flow_spec(height: int) -> dict:
-    colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=list(KINDS), range=SERIES[:2]),
-                       legend=alt.Legend(orient="bottom", labelLimit=0, direction="horizontal", symbolSize=60,
-                                         labelExpr="datum.label == '" + KINDS[0] + "' ? '‖∂L/∂W_l‖' : '‖∂L/∂h_l‖'"))
+    # no legend: the caption under the chart names both colours, and a legend below the plot took a third of its
+    # height (in lecture mode, with larger text, most of it: the lines were drawn flat)
+    colour = alt.Color("kind:N", title=None, scale=alt.Scale(domain=list(KINDS), range=SERIES[:2]), legend=None)
     base = alt.Chart(alt.Data(name="flow"))
     line = base.transform_filter(FINITE + " && datum.value != 0").mark_line(point=alt.OverlayMarkDef(size=50)).encode(
         x=alt.X("layer:Q", axis=step_axis("layer (✚ = exactly 0)"),
