@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_two_websocket_sessions_each_see_their_own_run(app_url):
     assert [f"lab_seed={s}" in q and "lab_steps=100" in q for s, q in zip(seeds, queries, strict=True)] == [True, True]
 
 
-def start_replicas(replicas: int) -> tuple[subprocess.Popen, str, dict[str, tuple[int, str]]]:
+def start_replicas(replicas: int) -> tuple[subprocess.Popen, str, dict[str, tuple[int, str]], list[str]]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "serve_replicas.py"), "--replicas", str(replicas),
                              "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -95,7 +96,9 @@ def start_replicas(replicas: int) -> tuple[subprocess.Popen, str, dict[str, tupl
         if m := re.match(r"replica (r\d+): pid (\d+), (http://\S+)", line):
             found[m[1]] = (int(m[2]), m[3])
         if line.startswith("serving "):
-            return proc, f"http://127.0.0.1:{port}", found
+            # keep reading: haproxy logs to the same pipe, and a full pipe would block it (and its shutdown)
+            threading.Thread(target=lines.extend, args=(proc.stdout,), daemon=True).start()
+            return proc, f"http://127.0.0.1:{port}", found, lines
     proc.wait(10)
     raise AssertionError("serve_replicas.py did not start:\n" + "".join(lines))
 
@@ -113,7 +116,7 @@ def alive(pid: int) -> bool:
 def test_replicas_behind_haproxy_keep_each_session_on_its_replica():
     seeds = (21, 22)
     expected = [shown_after_100(seed) for seed in seeds]
-    proc, url, replicas = start_replicas(2)
+    proc, url, replicas, output = start_replicas(2)
 
     async def scenario():
         visitors = await open_and_run(url, seeds)
@@ -138,7 +141,18 @@ def test_replicas_behind_haproxy_keep_each_session_on_its_replica():
         first, shown, again, stray_session = run_async(asyncio.wait_for(scenario(), 300))
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
-        code = proc.wait(60)
+        try:
+            code = proc.wait(90)
+        except subprocess.TimeoutExpired:  # say what every process was doing, then clean up
+            pids = [str(proc.pid)] + [str(pid) for pid, _ in replicas.values()]
+            state = subprocess.run(["ps", "-o", "pid,stat,wchan:24,etime,args", "-p", ",".join(pids)],
+                                   capture_output=True, text=True).stdout
+            proc.kill()
+            for pid, _ in replicas.values():
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+            raise AssertionError(f"serve_replicas.py still running 90 s after Ctrl-C:\n{state}\n"
+                                 f"its output:\n{''.join(output)}") from None
     assert shown == expected
     assert {replica for replica, _, _ in first} == {"r1", "r2"}, "round robin gives the two students two replicas"
     assert all(replica == cookie for replica, cookie, _ in first), "the sticky cookie names the replica that served"
