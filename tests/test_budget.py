@@ -62,13 +62,15 @@ def test_the_butterfly_says_when_its_share_of_the_time_ran_out(busy_clock):
 
 
 def test_a_deadline_is_shared_fairly(monkeypatch):
+    """Arithmetic on a hand-moved clock (no real time passes): a portion's end is part of what is left."""
     now = [0.0]
     monkeypatch.setattr(budget_module.time, "monotonic", lambda: now[0])
-    whole = Budget(seconds=60).deadline()
+    limit = 60  # the request's limit, on the fake clock
+    whole = Budget(seconds=limit).deadline()
     first = whole.portion(2)
-    assert first.end == 30 and first.seconds == 60  # half of what is left; its messages name the request's 60 s
+    assert (first.end, first.seconds) == (limit / 2, limit)  # half of what is left; its messages name the whole limit
     now[0] = 10.0  # the first job finished early: the second gets everything that is left
-    assert whole.portion(1).end == 60
+    assert whole.portion(1).end == limit
 
 
 def test_rnn_and_lstm_each_get_their_turn_and_report_their_own_steps(busy_clock):
@@ -130,8 +132,9 @@ def test_a_linked_replay_with_hand_set_weights_resumes_where_the_limit_stopped_i
     direct = Run(SMALL)
     direct.replay(edits, 10)
     run = Run(SMALL)
-    assert "Stopped after 1 of 10 steps" in run.replay(edits, 10, Budget(seconds=60))
-    while run.replay(edits, 10, Budget(seconds=60)) is not None:
+    limited = Budget(seconds=60)  # busy_clock jumps 1,000 s a reading: the limit is spent after one step, always
+    assert "Stopped after 1 of 10 steps" in run.replay(edits, 10, limited)
+    while run.replay(edits, 10, limited) is not None:
         pass
     assert run.steps_done == 10 and run.edits == direct.edits
     np.testing.assert_array_equal(run.history.arrays()["loss"], direct.history.arrays()["loss"])

@@ -57,7 +57,7 @@ def cost(run) -> int:
 def _outputs(run, x: np.ndarray) -> np.ndarray:
     model = run.model
     was_training = model.training
-    model.eval()
+    model.train(False)  # torch's evaluation mode (batch norm uses its running statistics)
     try:
         with torch.no_grad():
             out, _ = model(torch.as_tensor(x, dtype=run.dtype))
