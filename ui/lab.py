@@ -258,9 +258,7 @@ def _delta(loss: np.ndarray) -> str | None:
 
 def _g(x: float) -> str:
     """4 significant digits, thousands separators, × 10ⁿ for very large or small numbers, ∞ and NaN spelled out."""
-    if not math.isfinite(x):
-        return "NaN" if math.isnan(x) else ("∞" if x > 0 else "−∞")
-    return fmt(float(f"{x:.4g}"), plain_range=(-4, 7)).removeprefix("≈ ")
+    return sig(x, 4)
 
 
 def diagnosis_panel(run: Run) -> None:

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from core.charts.style import DARK, LIGHT
-from core.charts.template import POWER_OF_TEN_LABEL
+from core.charts.template import POWER_OF_TEN_LABEL, log10_or_nan
 from core.numbers import sig
 from core.training.diagnosis import DEPTH_GAIN_EXPLODING, DEPTH_GAIN_VANISHING
 
@@ -126,12 +126,6 @@ def _status(values: np.ndarray) -> np.ndarray:
     """'finite', 'zero' (exactly 0: no logarithm), 'inf' or 'NaN' per value."""
     return np.where(np.isnan(values), "NaN", np.where(np.isinf(values), "inf",
                                                       np.where(values == 0, "zero", "finite")))
-
-
-def _log10(values: np.ndarray) -> np.ndarray:
-    with np.errstate(all="ignore"):
-        out = np.log10(np.abs(values))
-    return np.where(np.isfinite(out), out, np.nan)
 
 
 def _name(k: int, n_hidden: int) -> str:
@@ -335,12 +329,12 @@ def _layer_rows(gw: np.ndarray, gh: np.ndarray, sizes: list[int],
             + (f"‖∂L/∂h_{i}‖ = {_num(signal[i])} (back-propagated signal)" if 0 < i <= L
                else "∂L/∂h is recorded for the hidden layers only") for i in k]
     nodes = pd.DataFrame({"layer": k, "x": k - hw, "x2": k + hw, "y": -half, "y2": half, "name": names,
-                          "units": units, "log10": _log10(signal), "status": status, "tip": tips})
+                          "units": units, "log10": log10_or_nan(signal), "status": status, "tip": tips})
     ke = np.arange(1, L + 2)
     edge_status = _status(gw)
     edge_tips = [f"W_{i} ({names[i - 1]} → {names[i]}, {sizes[i]} × {sizes[i - 1]} weights) · ‖∂L/∂W_{i}‖ = "
                  f"{_num(v)} (weight gradient)" for i, v in zip(ke, gw, strict=True)]
-    logs = _log10(gw)
+    logs = log10_or_nan(gw)
     half_thick = _thickness(logs, 2.0, 12.0) / 2 / (LAYER_DRAWING / (LAYER_Y[1] - LAYER_Y[0]))  # pixels → y units
     edges = pd.DataFrame({"layer": ke, "x": ke - 1.0, "y": 0.0, "x2": ke * 1.0, "y2": 0.0, "t0": -half_thick,
                           "t1": half_thick, "name": [f"W_{i}" for i in ke], "log10": logs, "status": edge_status,
@@ -382,7 +376,7 @@ def _unit_rows(gw: np.ndarray, gh: np.ndarray, sizes: list[int],
         label += [f"W_{k}[{a + 1},{b + 1}]" for a, b in zip(i, j, strict=True)]
         value.append(g.reshape(-1).astype(np.float64))
     v = np.concatenate(value)
-    logs = _log10(v)
+    logs = log10_or_nan(v)
     order = np.argsort(np.where(np.isnan(logs), -np.inf, logs), kind="stable")
     edges = pd.DataFrame({"layer": np.concatenate(layer), "x": np.concatenate(x), "y": np.concatenate(y),
                           "x2": np.concatenate(x) + 1, "y2": np.concatenate(y2), "name": label, "log10": logs,

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from core.charts.style import INK
-from core.charts.template import log_axis, power_of_ten, step_axis
-from core.charts.training import BAD, SERIES, _log10, _status, shown_steps
+from core.charts.template import log10_or_nan, log_axis, power_of_ten, step_axis
+from core.charts.training import BAD, SERIES, _status, shown_steps
 from core.numbers import sig
 from core.training.remedies import VERDICT_ORDER, fmt_g, loss_text, relative_loss
 
@@ -37,7 +37,7 @@ def _series(outcomes, field: str) -> pd.DataFrame:
 
 
 def _annotate(df: pd.DataFrame) -> pd.DataFrame:
-    df["log10"] = _log10(df["value"].to_numpy(dtype=float))
+    df["log10"] = log10_or_nan(df["value"].to_numpy(dtype=float))
     df["status"] = _status(df["value"].to_numpy(dtype=float))
     df["shown"] = [sig(v, 4) for v in df["value"].to_numpy(dtype=float)]  # tooltips in the app's number format
     return df

@@ -16,7 +16,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+from core.numbers import power_of_ten  # noqa: F401 - 10ᵏ as POWER_OF_TEN_LABEL draws it (charts import it here)
+
 
 def _superscript_expr(expr: str) -> str:
     """A Vega expression that writes the digits and minus of the string `expr` as superscripts (every occurrence;
@@ -51,9 +52,11 @@ TIMES_TEN_LABEL = (f"abs(datum.value) >= 1e4 || (datum.value != 0 && abs(datum.v
                    "replace(format(datum.value, ',.4~g'), '-', '−')")
 
 
-def power_of_ten(k: int) -> str:
-    """10ᵏ with superscript digits, the label POWER_OF_TEN_LABEL draws (for tests and prose)."""
-    return "10" + str(int(k)).translate(_SUPERSCRIPT)
+def log10_or_nan(values: np.ndarray) -> np.ndarray:
+    """log₁₀|x| where that is a finite number; NaN for 0, inf and NaN (the charts mark those apart)."""
+    with np.errstate(all="ignore"):
+        out = np.log10(np.abs(values))
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 #: a title line holds at most this many characters: ≈ 0.6 em each at the 16 px of `core.charts.style`, it fits the

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.charts.style import INK
-from core.charts.template import POWER_OF_TEN_LABEL, Filled, log_axis, power_of_ten, spec_of, step_axis
+from core.charts.template import POWER_OF_TEN_LABEL, Filled, log10_or_nan, log_axis, power_of_ten, spec_of, step_axis
 from core.training.recorder import hist_labels
 
 MAX_POINTS = 400
@@ -43,12 +43,6 @@ def shown_steps(n: int, keep: tuple[int, ...] = (), max_points: int = MAX_POINTS
 
 def _status(values: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values), "NaN", np.where(np.isinf(values), "inf", "finite"))
-
-
-def _log10(values: np.ndarray) -> np.ndarray:
-    with np.errstate(all="ignore"):
-        out = np.log10(np.abs(values))
-    return np.where(np.isfinite(out), out, np.nan)
 
 
 def _top(values: np.ndarray) -> float:
@@ -86,11 +80,6 @@ def extreme_steps(values: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.
     at_min = np.minimum(base + lo.argmin(axis=1), T - 1)
     steps = np.stack([at_max, at_min], axis=1).reshape(2 * B, L)
     return steps, np.broadcast_to(np.arange(L), steps.shape)
-
-
-def _first_bad(values: np.ndarray) -> int | None:
-    bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
-    return int(np.argmax(bad)) if bad.any() else None
 
 
 # ---------------------------------------------------------------- the lab's charts (cached specs + data)
@@ -132,7 +121,7 @@ def loss_data(loss: np.ndarray, nonfinite_step: int | None, current: int | None)
     idx = np.unique(np.concatenate([steps[:, 0], [] if nonfinite_step is None else [nonfinite_step - 1]])).astype(int)
     values = loss[idx]
     return {
-        "loss": pd.DataFrame({"step": idx + 1, "loss": values, "log10": _log10(values), "status": _status(values)}),
+        "loss": pd.DataFrame({"step": idx + 1, "loss": values, "log10": log10_or_nan(values), "status": _status(values)}),
         "diverged": pd.DataFrame({"step": [nonfinite_step], "label": [f"diverged at step {nonfinite_step}"]}
                                  if nonfinite_step else {"step": [], "label": []}),
         "current": pd.DataFrame({"step": [current] if current else []}),
@@ -172,7 +161,7 @@ def flow_data(grad_w: np.ndarray, grad_h: np.ndarray, step: int) -> dict[str, pd
     layers = np.concatenate([np.arange(1, len(grad_w) + 1), np.arange(1, len(grad_h) + 1)])
     kinds = [KINDS[0]] * len(grad_w) + [KINDS[1]] * len(grad_h)
     values = np.concatenate([grad_w, grad_h]).astype(float)
-    return {"flow": pd.DataFrame({"layer": layers, "kind": kinds, "value": values, "log10": _log10(values),
+    return {"flow": pd.DataFrame({"layer": layers, "kind": kinds, "value": values, "log10": log10_or_nan(values),
                                   "status": _status(values), "what": "exactly 0"}),
             "flow_step": pd.DataFrame({"label": [f"step {step}"]})}
 
@@ -232,7 +221,7 @@ def heatmap_data(values: np.ndarray, current: int | None = None, max_points: int
     # each cell reaches under its right and lower neighbours (drawn after it; the plot clips the last ones), so no
     # anti-aliased seam of background shows between cells
     df = pd.DataFrame({"x0": x0, "x1": np.repeat(end + 0.5 + 0.15 * k, L), "layer": np.tile(np.arange(1, L + 1), B),
-                       "steps": np.repeat(steps, L), "value": flat, "log10": _log10(flat), "status": _status(flat)})
+                       "steps": np.repeat(steps, L), "value": flat, "log10": log10_or_nan(flat), "status": _status(flat)})
     df["y0"], df["y1"] = df["layer"] - 0.5, df["layer"] + 0.65
     return {"heat": df, "current": pd.DataFrame({"step": [current] if current else []})}
 
@@ -272,7 +261,7 @@ def lines_data(values: np.ndarray, current: int | None) -> dict[str, pd.DataFram
     keep[1:] = (s[1:] != s[:-1]) | (c[1:] != c[:-1])  # a bucket whose max and min are one step: once
     s, c = s[keep], c[keep]
     v = values[s, c].astype(float)
-    return {"lines": pd.DataFrame({"step": s + 1, "layer": c + 1, "value": v, "log10": _log10(v), "status": _status(v)}),
+    return {"lines": pd.DataFrame({"step": s + 1, "layer": c + 1, "value": v, "log10": log10_or_nan(v), "status": _status(v)}),
             "current": pd.DataFrame({"step": [current] if current else []})}
 
 

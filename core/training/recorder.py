@@ -315,24 +315,26 @@ class Recorder:
                 if self._sat_kind == "max":
                     torch.amax(acts, dim=1, out=self._sat[k])
                 elif self._sat_kind == "count":
-                    a = acts.abs() if self.activation == "tanh" else (acts - 0.5).abs_()
-                    torch.sum(a > (SATURATION if self.activation == "tanh" else SATURATION - 0.5), dim=(1, 2),
-                              out=self._sat[k])
+                    torch.sum(self._saturated(acts), dim=(1, 2), out=self._sat[k])
             else:
                 torch.stack(torch._foreach_norm(list(h_grads), 2), out=self._hnorm[k])
                 for layer, act in enumerate(units):
                     if self._sat_kind == "max":
                         torch.amax(act.reshape(-1, act.shape[-1]), dim=0, out=self._sat[k, layer])
                     elif self._sat_kind == "count":
-                        a = act.abs() if self.activation == "tanh" else (act - 0.5).abs_()
-                        self._sat[k, layer] = int((a > (SATURATION if self.activation == "tanh"
-                                                        else SATURATION - 0.5)).sum())
+                        self._sat[k, layer] = int(self._saturated(act).sum())
             if not np.isfinite(self._hnorm_np[k]).all():
                 # a sum of squares overflowed (float32 past ‖·‖ ≈ 1.8 × 10¹⁹), or a value is inf or NaN: redo
                 # exactly, in float64 with scaling
                 for layer in np.flatnonzero(~np.isfinite(self._hnorm_np[k])):
                     exact = _row_norms(h_grads[layer].detach().reshape(1, -1).numpy())[0]
                     self._exact_h.append((k, int(layer), float(exact)))
+
+    def _saturated(self, acts: torch.Tensor) -> torch.Tensor:
+        """Which values are saturated: |tanh| > 0.99, or a sigmoid outside (0.01, 0.99)."""
+        if self.activation == "tanh":
+            return acts.abs() > SATURATION
+        return (acts - 0.5).abs_() > SATURATION - 0.5
 
     def release(self) -> None:
         """Drop, after a flush, what only a step in progress needs: the scratch the h_l and ∂L/∂h_l are stacked

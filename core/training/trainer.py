@@ -344,13 +344,10 @@ class Run:
                 if self.step().nonfinite is not None:
                     break
         if self.steps_done >= steps or self.stopped:
-            for e in [e for e in pending if e.step >= steps and not self._has_edit(e)]:
+            for e in [e for e in pending if e.step >= steps and e not in self.edits]:
                 self.set_weight(e.layer, e.row, e.col, e.value)
         self.release()
         return None
-
-    def _has_edit(self, edit: Edit) -> bool:
-        return any(e == edit for e in self.edits)
 
     # ------------------------------------------------------------------ training
 
