@@ -637,9 +637,15 @@ def _second_row(run: Run) -> None:
     """What the network computes, the heat map's norm, and the two-gradients explanation."""
     from core.training.surface import surface
 
+    # The map shows the weights after the latest step: a scrub or a tab switch reuses it, a step or an edit not.
+    # (A weak reference names the run: an id can be reused by the next run, and the old run must not be kept.)
+    key = (run.steps_done, repr(run.edits))
+    cached = st.session_state.get(KEY + "surface")
+    if cached is None or cached[0]() is not run or cached[1] != key:
+        cached = st.session_state[KEY + "surface"] = (weakref.ref(run), key, surface(run))
     left, right = st.columns([1, 1])
     with left:
-        ui.chart(tc.surface_chart(surface(run), height=320), export=False)
+        ui.chart(tc.surface_chart(cached[2], height=320), export=False)
         st.caption(f"The model after step {run.steps_done:,}, over the input plane, with the data on top. When the "
                    f"gradient explodes, this map stops improving or turns {STYLES[ui.theme()].nonfinite_word} (NaN).")
     with right:
